@@ -1,0 +1,94 @@
+"""API keys: shown once, stored only as a SHA-256 of their secret, compared in constant time.
+
+A key reads ``mka_<key id>_<secret>``. The key id is public (it names the key in logs and
+audit events); the secret has 256 bits of entropy, so a plain SHA-256 is enough at rest
+(no password stretching needed, as with GitHub or Stripe tokens).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meet_core.audit import append_event
+from meet_core.db.models import ApiClient, ApiKey, Role
+from meet_core.db.types import utcnow
+
+KEY_PATTERN = re.compile(r"^mka_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$")
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key_id: str
+    client_id: str
+    role: str
+    plaintext: str
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(session: Session, *, name: str, role: str, client: str, actor: str = "cli") -> IssuedKey:
+    """Create a key (and its client if new); the plaintext is returned once and never stored."""
+    if role not in {r.value for r in Role}:
+        raise ValueError(f"role must be one of {', '.join(r.value for r in Role)}, got {role!r}")
+    if not name.strip() or len(name) > 100:
+        raise ValueError("name must be 1 to 100 characters")
+    if not client.strip() or len(client) > 100:
+        raise ValueError("client must be 1 to 100 characters")
+    api_client = session.scalar(select(ApiClient).where(ApiClient.name == client))
+    if api_client is None:
+        api_client = ApiClient(name=client)
+        session.add(api_client)
+        session.flush()
+    key_id = "".join(secrets.choice(_ALPHABET) for _ in range(16))
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        ApiKey(id=key_id, client_id=api_client.id, name=name, role=role, secret_hash=_hash_secret(secret))
+    )
+    append_event(
+        session,
+        actor=actor,
+        action="api_key.created",
+        entity_type="api_key",
+        entity_id=key_id,
+        payload={"name": name, "role": role, "client": client},
+    )
+    return IssuedKey(key_id, api_client.id, role, f"mka_{key_id}_{secret}")
+
+
+def authenticate(session: Session, token: str) -> ApiKey | None:
+    """The active key for a presented token, or None; records the last use."""
+    match = KEY_PATTERN.match(token)
+    if match is None:
+        return None
+    key_id, secret = match.groups()
+    key = session.get(ApiKey, key_id)
+    # Compare even when the key is unknown so that timing does not reveal which ids exist.
+    stored = key.secret_hash if key is not None else "0" * 64
+    if not hmac.compare_digest(stored, _hash_secret(secret)) or key is None or key.revoked_at:
+        return None
+    key.last_used_at = utcnow()
+    return key
+
+
+def revoke_key(session: Session, key_id: str, *, actor: str = "cli") -> bool:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        return False
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        append_event(session, actor=actor, action="api_key.revoked", entity_type="api_key", entity_id=key_id)
+    return True
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))

@@ -1,0 +1,150 @@
+"""The `meet-archive` console script.
+
+Subcommands import what they need lazily: `meet-archive db upgrade` must not pay for
+loading Dagster, and meet_core stays free of import-time dependencies on meet_api and
+meet_pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from meet_core.settings import Settings, SettingsError, get_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.db.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.db.migrate import downgrade
+
+    downgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def _db_current(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.db import make_engine
+    from meet_core.db.migrate import current_revision, head_revision
+
+    engine = make_engine(settings.database_url)
+    current = current_revision(engine)
+    print(f"current: {current or 'none'}  head: {head_revision()}")
+    return 0 if current == head_revision() else 1
+
+
+def _session(settings: Settings):  # type: ignore[no-untyped-def]
+    from meet_core.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(settings.database_url))()
+
+
+def _key_create(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.apikeys import create_key
+
+    with _session(settings) as session, session.begin():
+        issued = create_key(session, name=args.name, role=args.role, client=args.client or args.name)
+    print(f"key id {issued.key_id}, role {issued.role}; store it now, it is not shown again:")
+    print(issued.plaintext)
+    return 0
+
+
+def _key_list(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.apikeys import list_keys
+
+    with _session(settings) as session:
+        print(f"{'key id':<17} {'role':<8} {'client':<20} {'name':<20} {'state':<8} last used")
+        for key in list_keys(session):
+            state = "revoked" if key.revoked_at else "active"
+            last = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "-"
+            print(f"{key.id:<17} {key.role:<8} {key.client.name:<20} {key.name:<20} {state:<8} {last}")
+    return 0
+
+
+def _key_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.apikeys import revoke_key
+
+    with _session(settings) as session, session.begin():
+        found = revoke_key(session, args.key_id)
+    if not found:
+        print(f"no key with id {args.key_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.audit import verify_chain
+
+    with _session(settings) as session:
+        report = verify_chain(session)
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+def _emulator(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.emulator import serve
+
+    serve(args.host, args.port, state_file=args.state_file)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meet-archive", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db_command", required=True)
+    up = db.add_parser("upgrade", help="apply migrations")
+    up.add_argument("--revision", default="head")
+    up.set_defaults(handler=_db_upgrade)
+    down = db.add_parser("downgrade", help="revert migrations")
+    down.add_argument("--revision", default="base")
+    down.set_defaults(handler=_db_downgrade)
+    db.add_parser("current", help="show the current and head revisions").set_defaults(handler=_db_current)
+
+    keys = commands.add_parser("api-key", help="API keys").add_subparsers(dest="key_command", required=True)
+    create = keys.add_parser("create", help="create a key and print it (last line)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=["admin", "service", "auditor"])
+    create.add_argument("--client", help="client the key acts for (default: the name)")
+    create.set_defaults(handler=_key_create)
+    keys.add_parser("list", help="list keys (never their secrets)").set_defaults(handler=_key_list)
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=_key_revoke)
+
+    audit = commands.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="verify the audit chain").set_defaults(handler=_audit_verify)
+
+    emulator = commands.add_parser("emulator", help="serve the Google Workspace emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8081)
+    emulator.add_argument("--state-file", default=None)
+    emulator.set_defaults(handler=_emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        return int(args.handler(args, settings))
+    except SettingsError as exc:
+        print(f"meet-archive: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"meet-archive: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""One typed settings object, read from the environment variables of the contract.
+
+Every malformed value raises :class:`SettingsError` whose message is one line that names
+the variable, so an operator sees at once what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+
+
+class SettingsError(ValueError):
+    """A configuration value is malformed; the message names the variable."""
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise SettingsError(f"{name}: expected a {'/'.join(schemes)} URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name}: must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _email(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    local, _, domain = raw.partition("@")
+    if not local or "." not in domain or " " in raw:
+        raise SettingsError(f"{name}: expected an email address, got {raw!r}")
+    return raw.lower()
+
+
+def _database_url(env: Mapping[str, str], home: Path) -> str:
+    raw = env.get("MEET_DATABASE_URL", "").strip()
+    if not raw:
+        return f"sqlite:///{home / 'meet.db'}"
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+        raise SettingsError(
+            f"MEET_DATABASE_URL: expected sqlite:///… or postgresql+psycopg://…, got {raw!r}"
+        )
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    google_endpoint: str | None
+    google_credentials_file: Path | None
+    google_subject: str
+    google_calendar_id: str
+    s3_endpoint_url: str | None
+    s3_bucket: str
+    s3_prefix: str
+    retention_days: int
+    object_lock_mode: str
+    allow_unlocked_bucket: bool
+    idempotency_ttl_hours: int
+    google_deadline_seconds: int
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def organizer_domain(self) -> str:
+        return self.google_subject.rsplit("@", 1)[1]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("MEET_HOME", "").strip() or "./.meet-archive").expanduser().absolute()
+        creds = env.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip()
+        mode = (env.get("MEET_OBJECT_LOCK_MODE", "").strip() or "COMPLIANCE").upper()
+        if mode not in LOCK_MODES:
+            raise SettingsError(
+                f"MEET_OBJECT_LOCK_MODE: expected COMPLIANCE or GOVERNANCE, got {mode!r}"
+            )
+        bucket = env.get("MEET_S3_BUCKET", "").strip() or "meet-archive"
+        if not (3 <= len(bucket) <= 63) or not all(c.islower() or c.isdigit() or c in ".-" for c in bucket):
+            raise SettingsError(f"MEET_S3_BUCKET: not a valid S3 bucket name: {bucket!r}")
+        prefix = env.get("MEET_S3_PREFIX", "").strip().strip("/")
+        calendar_id = env.get("MEET_GOOGLE_CALENDAR_ID", "").strip() or "primary"
+        return cls(
+            home=home,
+            database_url=_database_url(env, home),
+            google_endpoint=_url(env, "MEET_GOOGLE_ENDPOINT", ("http", "https")),
+            google_credentials_file=Path(creds) if creds else None,
+            google_subject=_email(env, "MEET_GOOGLE_SUBJECT", "organizer@example.com"),
+            google_calendar_id=calendar_id,
+            s3_endpoint_url=_url(env, "MEET_S3_ENDPOINT_URL", ("http", "https")),
+            s3_bucket=bucket,
+            s3_prefix=prefix,
+            retention_days=_int(env, "MEET_RETENTION_DAYS", 2557, 1, 36500),
+            object_lock_mode=mode,
+            allow_unlocked_bucket=_bool(env, "MEET_ALLOW_UNLOCKED_BUCKET", False),
+            idempotency_ttl_hours=_int(env, "MEET_IDEMPOTENCY_TTL_HOURS", 24, 1, 24 * 30),
+            google_deadline_seconds=_int(env, "MEET_GOOGLE_DEADLINE_SECONDS", 30, 1, 3600),
+        )
+
+
+def get_settings() -> Settings:
+    """Settings of this process, read once from the environment."""
+    global _cached
+    if _cached is None:
+        _cached = Settings.from_env()
+    return _cached
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment)."""
+    global _cached
+    _cached = None
+
+
+_cached: Settings | None = None
