@@ -1,0 +1,82 @@
+"""What can be checked of the Docker image and the compose file without a Docker engine."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from itertools import takewhile
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "deploy" / "compose.yaml"
+BIN = Path(sys.executable).parent
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_compose_services_and_files_exist() -> None:
+    compose = _compose()
+    services = compose["services"]
+    assert {"postgres", "minio", "minio-init", "migrate", "api", "pipeline",
+            "dagster-webserver", "dagster-daemon", "proxy"} <= set(services)
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (COMPOSE.parent / source).exists(), source
+        build = service.get("build")
+        if build:
+            assert (COMPOSE.parent / build["context"] / build["dockerfile"]).is_file()
+    for secret in compose["secrets"].values():
+        assert (COMPOSE.parent / secret["file"]).parent.is_dir()
+
+
+def test_every_app_command_is_an_installed_program() -> None:
+    for name, service in _compose()["services"].items():
+        if service.get("image", "").startswith("${MEET_IMAGE"):
+            program = service["command"][0]
+            assert (BIN / program).exists(), f"{name}: {program} is not installed"
+            if program == "meet-archive":
+                # The subcommand parses (--help exits 0 without doing anything).
+                words = list(takewhile(lambda w: not w.startswith("-"), service["command"][1:]))
+                result = subprocess.run([str(BIN / program), *words, "--help"],
+                                        capture_output=True, text=True, timeout=60)
+                assert result.returncode == 0, result.stderr
+
+
+def test_workspace_files_reference_the_code_location() -> None:
+    deploy_workspace = yaml.safe_load((ROOT / "deploy" / "workspace.yaml").read_text())
+    assert deploy_workspace["load_from"][0]["grpc_server"]["port"] == 4000
+    local = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    assert local["load_from"][0]["python_module"]["module_name"] == "meet_pipeline.definitions"
+    code_server = _compose()["services"]["pipeline"]["command"]
+    assert "meet_pipeline.definitions" in code_server
+
+
+def test_dockerfile_copies_only_existing_paths_and_runs_unprivileged() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        match = re.match(r"COPY (?:--chown=\S+ )?(?!--from)(.+) \S+$", line)
+        if match:
+            for source in match.group(1).split():
+                assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+    assert re.search(r"^USER meet$", dockerfile, re.M)
+    assert "HEALTHCHECK" in dockerfile
+    assert dockerfile.count("FROM ") >= 2
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed")
+def test_caddyfile_is_valid(tmp_path: Path) -> None:
+    env = {"API_HOST": "api.localhost", "DAGSTER_HOST": "dagster.localhost",
+           "DAGSTER_UI_USER": "op", "DAGSTER_UI_PASSWORD_HASH": "$2a$14$" + "x" * 53,
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(["caddy", "validate", "--config", str(ROOT / "deploy" / "Caddyfile"),
+                             "--adapter", "caddyfile"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
