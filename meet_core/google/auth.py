@@ -1,0 +1,43 @@
+"""Service-account credentials with domain-wide delegation and least-privilege scopes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from google.oauth2 import service_account
+
+from meet_core.settings import Settings
+
+# Least privilege: each scope is here because a gateway method needs it (docs/google.md).
+SCOPES: tuple[str, ...] = (
+    # events.insert/get/patch/delete on the organizer's calendar; nothing else in Calendar.
+    "https://www.googleapis.com/auth/calendar.events",
+    # spaces.create: a space this app creates (and its conference data).
+    "https://www.googleapis.com/auth/meetings.space.created",
+    # spaces.get/patch of a space Calendar made: `created` alone gets 403 on those.
+    "https://www.googleapis.com/auth/meetings.space.settings",
+    # conferenceRecords (participants, recordings, transcripts) of Calendar-made spaces.
+    "https://www.googleapis.com/auth/meetings.space.readonly",
+    # files.get / alt=media / export of Meet recordings and transcripts only, not all of Drive.
+    "https://www.googleapis.com/auth/drive.meet.readonly",
+)
+
+
+def load_service_account(settings: Settings) -> service_account.Credentials:
+    """The service account of ``settings``; with an endpoint its token URI moves there too."""
+    path = settings.google_credentials_file
+    if path is None:
+        raise ValueError(
+            "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS"
+            " to a service-account JSON file"
+        )
+    if not Path(path).is_file():
+        raise ValueError(f"GOOGLE_APPLICATION_CREDENTIALS: no such file: {path}")
+    credentials: service_account.Credentials = (
+        service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call, unused-ignore]
+            str(path), scopes=list(SCOPES)
+        )
+    )
+    if settings.google_endpoint:
+        credentials = credentials.with_token_uri(settings.google_endpoint + "/token")
+    return credentials

@@ -1,0 +1,21 @@
+"""GoogleGateway: the only way the API and the pipeline talk to Google."""
+
+from __future__ import annotations
+
+from meet_core.google.calendar_methods import CalendarMethods
+from meet_core.google.drive_methods import DriveMethods
+from meet_core.google.meet_methods import MeetMethods
+from meet_core.settings import Settings
+
+
+class GoogleGateway(CalendarMethods, MeetMethods, DriveMethods):
+    """Typed, retried, counted access to Calendar, Meet and Drive for one service account.
+
+    Safe to share between threads: each thread gets its own HTTP connection per subject.
+    """
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GoogleGateway:
+        """Service account from ``settings.google_credentials_file``; the endpoint (emulator)
+        and its ``/token`` replace Google's when ``settings.google_endpoint`` is set."""
+        return cls(settings)

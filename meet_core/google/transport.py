@@ -1,0 +1,126 @@
+"""Per-thread HTTP clients and the attempt counter.
+
+httplib2.Http is not thread-safe, so every thread gets its own ``AuthorizedHttp`` (and the
+discovery-built services bound to it) per impersonated subject. Credentials are shared per
+subject across threads so one token serves them all.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import google.auth.credentials
+import google_auth_httplib2
+import httplib2
+from googleapiclient.discovery import build
+
+# api -> (discovery name, version, path under the emulator base URL)
+APIS: dict[str, tuple[str, str, str]] = {
+    "calendar": ("calendar", "v3", "/calendar/v3/"),
+    "meet": ("meet", "v2", "/"),
+    "drive": ("drive", "v3", "/drive/v3/"),
+}
+
+
+class CallCounter:
+    """Thread-safe count of HTTP attempts keyed by discovery method id."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, method: str) -> None:
+        with self._lock:
+            self._counts[method] += 1
+
+    def __getitem__(self, method: str) -> int:
+        with self._lock:
+            return self._counts[method]
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+class ClientPool:
+    """Hands out this thread's service for (api, subject), building it on first use."""
+
+    def __init__(
+        self,
+        credentials: google.auth.credentials.Credentials,
+        *,
+        endpoint: str | None,
+        http_timeout: float,
+    ) -> None:
+        self._base = credentials
+        self._endpoint = endpoint.rstrip("/") if endpoint else None
+        self._timeout = http_timeout
+        self._lock = threading.Lock()
+        self._by_subject: dict[str, google.auth.credentials.Credentials] = {}
+        self._local = threading.local()
+
+    def credentials(self, subject: str) -> google.auth.credentials.Credentials:
+        with self._lock:
+            creds = self._by_subject.get(subject)
+            if creds is None:
+                # Domain-wide delegation: act as the organizer. Other credential kinds
+                # (e.g. user credentials in a test) have no subject and are used as they are.
+                with_subject = getattr(self._base, "with_subject", None)
+                creds = with_subject(subject) if with_subject else self._base
+                self._by_subject[subject] = creds
+            return creds
+
+    def http(self, subject: str) -> google_auth_httplib2.AuthorizedHttp:
+        cache: dict[str, google_auth_httplib2.AuthorizedHttp] = self._thread_cache("http")
+        authed = cache.get(subject)
+        if authed is None:
+            raw = httplib2.Http(timeout=self._timeout)
+            authed = google_auth_httplib2.AuthorizedHttp(self.credentials(subject), http=raw)
+            cache[subject] = authed
+        return authed
+
+    def drop_connections(self, subject: str) -> None:
+        """Close this thread's sockets for ``subject`` after a transport failure, so a late
+        answer to a timed-out request can never be read as the answer to the next one."""
+        authed = self._thread_cache("http").get(subject)
+        if authed is None:
+            return
+        connections = authed.http.connections
+        for connection in list(connections.values()):
+            connection.close()
+        connections.clear()
+
+    def service(self, api: str, subject: str) -> Any:
+        cache: dict[tuple[str, str], Any] = self._thread_cache("services")
+        service = cache.get((api, subject))
+        if service is None:
+            name, version, path = APIS[api]
+            options = {"api_endpoint": self._endpoint + path} if self._endpoint else None
+            service = build(
+                name,
+                version,
+                http=self.http(subject),
+                static_discovery=True,
+                cache_discovery=False,
+                client_options=options,
+            )
+            cache[(api, subject)] = service
+        return service
+
+    def _thread_cache(self, name: str) -> dict[Any, Any]:
+        cache = getattr(self._local, name, None)
+        if cache is None:
+            cache = {}
+            setattr(self._local, name, cache)
+        return cache
