@@ -83,18 +83,44 @@ def _key_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from meet_core.audit import verify_chain
+    """Chain, digests and archived objects (docs/compliance.md); progress on stderr."""
+    from meet_core.archive import ArchivePolicy, s3_client
+    from meet_core.compliance.verify import verify_everything
 
     with _session(settings) as session:
-        report = verify_chain(session)
-    print(report.describe())
+        report = verify_everything(
+            session, lambda: s3_client(settings), ArchivePolicy.from_settings(settings),
+            bucket=settings.s3_bucket, prefix=settings.s3_prefix, sample=None if args.all else args.sample,
+            s3_configured=settings.s3_endpoint_url is not None,
+        )
+    print("\n".join(report.lines()))
     return 0 if report.ok else 1
 
 
-def _emulator(args: argparse.Namespace, settings: Settings) -> int:
-    from meet_core.emulator import serve
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
 
-    serve(args.host, args.port, state_file=args.state_file)
+
+def _emulator(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from meet_core.emulator import serve, write_service_account
+    from meet_core.settings import EMULATOR_SERVICE_ACCOUNT
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    account = settings.home / EMULATOR_SERVICE_ACCOUNT
+    if not account.exists():
+        write_service_account(account, token_uri=f"http://{args.host}:{args.port}/token")
+    print(f"service account for the emulator: {account}", file=sys.stderr)
+    state = Path(args.state_file) if args.state_file else settings.home / "emulator-state.json"
+    serve(args.host, args.port, state_file=state, service_accounts=[account],
+          organizer_domain=settings.organizer_domain)
     return 0
 
 
@@ -123,12 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_key_revoke)
 
     audit = commands.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
-    audit.add_parser("verify", help="verify the audit chain").set_defaults(handler=_audit_verify)
+    verify = audit.add_parser("verify", help="verify the audit chain, its digests and archived objects")
+    which = verify.add_mutually_exclusive_group()
+    which.add_argument("--sample", type=_positive, default=20, metavar="N",
+                       help="re-hash N archived objects chosen at random (default 20)")
+    which.add_argument("--all", action="store_true", help="re-hash every archived object")
+    verify.set_defaults(handler=_audit_verify)
 
     emulator = commands.add_parser("emulator", help="serve the Google Workspace emulator")
     emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8081)
-    emulator.add_argument("--state-file", default=None)
+    emulator.add_argument("--port", type=int, default=8085)
+    emulator.add_argument("--state-file", default=None, help="default: $MEET_HOME/emulator-state.json")
     emulator.set_defaults(handler=_emulator)
     return parser
 

@@ -73,6 +73,29 @@ def _database_url(env: Mapping[str, str], home: Path) -> str:
     return raw
 
 
+def _webhook_secret(env: Mapping[str, str]) -> str:
+    """The HMAC key for webhooks; required with a URL. Never echoed in an error message."""
+    secret = env.get("MEET_WEBHOOK_SECRET", "").strip()
+    if env.get("MEET_WEBHOOK_URL", "").strip() and not secret:
+        raise SettingsError("MEET_WEBHOOK_SECRET: required when MEET_WEBHOOK_URL is set")
+    if secret and len(secret) < 16:
+        raise SettingsError(f"MEET_WEBHOOK_SECRET: must be at least 16 characters, got {len(secret)}")
+    return secret
+
+
+EMULATOR_SERVICE_ACCOUNT = "emulator-service-account.json"
+
+
+def _credentials_file(raw: str, home: Path, env: Mapping[str, str]) -> Path | None:
+    if raw:
+        return Path(raw)
+    # Against the emulator, the service account `meet-archive emulator` writes under
+    # MEET_HOME is the default, so the embedded mode needs no configuration at all.
+    if env.get("MEET_GOOGLE_ENDPOINT", "").strip():
+        return home / EMULATOR_SERVICE_ACCOUNT
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -89,6 +112,14 @@ class Settings:
     allow_unlocked_bucket: bool
     idempotency_ttl_hours: int
     google_deadline_seconds: int
+    # Compliance service levels and webhooks to XOMA (docs/compliance.md).
+    compliance_archive_sla_minutes: int = 1440
+    compliance_recording_wait_minutes: int = 180
+    compliance_expiry_margin_days: int = 7
+    webhook_url: str | None = None
+    webhook_secret: str = field(default="", repr=False)
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: int = 30
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -118,7 +149,7 @@ class Settings:
             home=home,
             database_url=_database_url(env, home),
             google_endpoint=_url(env, "MEET_GOOGLE_ENDPOINT", ("http", "https")),
-            google_credentials_file=Path(creds) if creds else None,
+            google_credentials_file=_credentials_file(creds, home, env),
             google_subject=_email(env, "MEET_GOOGLE_SUBJECT", "organizer@example.com"),
             google_calendar_id=calendar_id,
             s3_endpoint_url=_url(env, "MEET_S3_ENDPOINT_URL", ("http", "https")),
@@ -129,6 +160,13 @@ class Settings:
             allow_unlocked_bucket=_bool(env, "MEET_ALLOW_UNLOCKED_BUCKET", False),
             idempotency_ttl_hours=_int(env, "MEET_IDEMPOTENCY_TTL_HOURS", 24, 1, 24 * 30),
             google_deadline_seconds=_int(env, "MEET_GOOGLE_DEADLINE_SECONDS", 30, 1, 3600),
+            compliance_archive_sla_minutes=_int(env, "MEET_COMPLIANCE_ARCHIVE_SLA_MINUTES", 1440, 1, 30 * 24 * 60),
+            compliance_recording_wait_minutes=_int(env, "MEET_COMPLIANCE_RECORDING_WAIT_MINUTES", 180, 1, 7 * 24 * 60),
+            compliance_expiry_margin_days=_int(env, "MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS", 7, 1, 29),
+            webhook_url=_url(env, "MEET_WEBHOOK_URL", ("http", "https")),
+            webhook_secret=_webhook_secret(env),
+            webhook_max_attempts=_int(env, "MEET_WEBHOOK_MAX_ATTEMPTS", 8, 1, 50),
+            webhook_backoff_seconds=_int(env, "MEET_WEBHOOK_BACKOFF_SECONDS", 30, 1, 24 * 3600),
         )
 
 
