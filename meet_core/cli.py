@@ -124,6 +124,23 @@ def _emulator(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_api.server import main as serve_api
+
+    serve_api(settings, args.host, args.port)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    if args.headless:
+        from meet_core.demo.headless import main as headless
+
+        return headless()
+    from meet_core.demo.interactive import main as interactive
+
+    return interactive(api_port=args.api_port, ui_port=args.ui_port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meet-archive", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8085)
     emulator.add_argument("--state-file", default=None, help="default: $MEET_HOME/emulator-state.json")
     emulator.set_defaults(handler=_emulator)
+    api = commands.add_parser("api", help="serve the REST API (uvicorn)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(handler=_api)
+    demo = commands.add_parser("demo", help="run the whole product on embedded defaults with a scenario")
+    demo.add_argument("--headless", action="store_true", help="no UI: play the scenario, print a JSON summary, exit")
+    demo.add_argument("--api-port", type=int, default=8000)
+    demo.add_argument("--ui-port", type=int, default=3000)
+    demo.set_defaults(handler=_demo)
     return parser
 
 

@@ -1,0 +1,199 @@
+"""`meet-archive demo --headless`: the scenario end to end in one process, no UI.
+
+The API is served on a loopback port by uvicorn in a thread; the Dagster sensors are
+evaluated in-process with their cursors carried from tick to tick, and the runs they ask
+for are executed in-process on an ephemeral instance, which is what the daemon would do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from meet_core.demo.stack import Stack, start_stack
+
+# Compressed time: short windows so that the day plays in about two emulated hours.
+DEMO_PIPELINE_ENV = {
+    "MEET_MEETING_LEAD_MINUTES": "15",
+    "MEET_NOT_HELD_GRACE_MINUTES": "10",
+    "MEET_REJOIN_GAP_MINUTES": "5",
+    "MEET_ARTIFACT_WAIT_MINUTES": "60",
+    "MEET_ARCHIVE_RETRY_MINUTES": "0",
+}
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve_api(port: int) -> Iterator[str]:
+    """The real API app under uvicorn on a loopback port, in a thread of this process."""
+    import uvicorn
+
+    from meet_api.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the API did not start")
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _job_name(target: Any) -> str | None:
+    job = target.resolvable_to_job
+    return job if isinstance(job, str) else getattr(job, "name", None)
+
+
+class InProcessPipeline:
+    """Ticks every sensor of the code location and runs what it asks for."""
+
+    def __init__(self) -> None:
+        import dagster as dg
+
+        from meet_core.settings import Settings
+        from meet_pipeline.definitions import build_definitions
+        from meet_pipeline.settings import PipelineSettings
+
+        self._dg = dg
+        self.definitions = build_definitions(Settings.from_env(), PipelineSettings.from_env())
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.cursors: dict[str, str | None] = {}
+        self.run_keys: set[tuple[str, str]] = set()
+        self.runs = {"succeeded": 0, "failed": 0}
+
+    def sensors(self) -> list[Any]:
+        # Run-status sensors react to runs the daemon watches; everything else is ticked.
+        from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorDefinition
+
+        return [s for s in self.definitions.sensors or [] if not isinstance(s, RunStatusSensorDefinition)]
+
+    def settle(self, rounds: int = 8) -> None:
+        """Tick until two rounds in a row ask for no new run (one sensor's work may be what
+        another sensor acts on in the next round)."""
+        quiet = 0
+        for _ in range(rounds):
+            quiet = 0 if self._round() else quiet + 1
+            if quiet == 2:
+                return
+
+    def _round(self) -> int:
+        dg = self._dg
+        launched = 0
+        resources = dict(self.definitions.resources or {})
+        for sensor in self.sensors():
+            context = dg.build_sensor_context(
+                instance=self.instance, cursor=self.cursors.get(sensor.name),
+                resources=resources, sensor_name=sensor.name, definitions=self.definitions,
+            )
+            result = sensor(context)
+            if isinstance(result, dg.SensorResult):
+                self.cursors[sensor.name] = result.cursor
+                requests = list(result.run_requests or [])
+            else:
+                requests = [r for r in (result or []) if isinstance(r, dg.RunRequest)]
+            for request in requests:
+                key = (sensor.name, request.run_key or "")
+                if request.run_key and key in self.run_keys:
+                    continue  # the daemon launches a run key once
+                self.run_keys.add(key)
+                targets = sensor.targets
+                job_name = request.job_name or (_job_name(targets[0]) if len(targets) == 1 else None)
+                if job_name is None:
+                    continue
+                job = self.definitions.resolve_job_def(job_name)
+                outcome = job.execute_in_process(
+                    instance=self.instance, partition_key=request.partition_key,
+                    tags=request.tags, raise_on_error=False,
+                )
+                self.runs["succeeded" if outcome.success else "failed"] += 1
+                launched += 1
+        return launched
+
+    def materialize_group(self, group: str, partition: str) -> bool:
+        dg = self._dg
+        assets = [a for a in self.definitions.assets or []
+                  if isinstance(a, dg.AssetsDefinition) and group in a.group_names_by_key.values()]
+        if not assets:
+            return False
+        result = dg.materialize(assets, partition_key=partition, instance=self.instance,
+                                resources=dict(self.definitions.resources or {}), raise_on_error=False)
+        return bool(result.success)
+
+
+def run_headless(home: Path | None = None) -> dict[str, Any]:
+    """Play the scenario; return the summary (also printed as the last line by the CLI)."""
+    for name, value in DEMO_PIPELINE_ENV.items():
+        os.environ.setdefault(name, value)
+    stack = start_stack(home=home)
+    try:
+        os.environ.update(stack.env)
+        from meet_core.settings import reset_settings
+
+        reset_settings()
+        for line in stack.started:
+            _say(f"started {line}")
+        return _play(stack)
+    finally:
+        stack.close()
+
+
+def _play(stack: Stack) -> dict[str, Any]:
+    from meet_core.apikeys import create_key
+    from meet_core.db import make_engine, make_session_factory
+    from meet_core.db.migrate import upgrade
+    from meet_core.demo.scenario import Scenario
+    from meet_core.demo.summary import summarize
+    from meet_core.emulator import SandboxClient
+
+    settings = stack.settings
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        service = create_key(session, name="demo-xoma", role="service", client="xoma-demo", actor="demo")
+    people = SandboxClient(stack.emulator_url)
+    people.settings(recording_ready_delay_seconds=60, transcript_ready_delay_seconds=90)
+    pipeline = InProcessPipeline()
+    with serve_api(_free_port()) as api_url, httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {service.plaintext}"}, timeout=60
+    ) as api:
+        _say(f"API on {api_url} (docs: {api_url}/schema)")
+        scenario = Scenario(api=api, people=people, settle=pipeline.settle, say=_say)
+        scenario.play()
+        pipeline.settle()
+        summary = summarize(sessions, scenario, pipeline)
+    engine.dispose()
+    return summary
+
+
+def main(home: Path | None = None) -> int:
+    summary = run_headless(home)
+    print(json.dumps(summary, sort_keys=True))
+    return 0

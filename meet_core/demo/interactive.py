@@ -1,0 +1,102 @@
+"""`meet-archive demo`: every process of the product on embedded defaults, side by side.
+
+Starts the emulator and the S3 server in this process, then the API, the Dagster
+webserver and the Dagster daemon as child processes (as they run in production), plays the
+scenario through the REST API while the daemon's sensors do the rest, prints the URLs and
+keeps running until Ctrl-C, which stops every process it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from meet_core.demo.headless import DEMO_PIPELINE_ENV
+from meet_core.demo.stack import start_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _wait_http(url: str, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} did not come up at {url}")
+
+
+def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
+    for name, value in DEMO_PIPELINE_ENV.items():
+        os.environ.setdefault(name, value)
+    stack = start_stack()
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        from meet_core.apikeys import create_key
+        from meet_core.db import make_engine, make_session_factory
+        from meet_core.db.migrate import upgrade
+        from meet_core.demo.scenario import Scenario
+        from meet_core.emulator import SandboxClient
+        from meet_pipeline.home import prepare_dagster_home
+
+        env = {**stack.env, "DAGSTER_HOME": str(prepare_dagster_home(stack.settings.home))}
+        settings = stack.settings
+        upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        with make_session_factory(engine).begin() as session:
+            admin = create_key(session, name="demo-admin", role="admin", client="xoma-demo", actor="demo")
+            service = create_key(session, name="demo-xoma", role="service", client="xoma-demo", actor="demo")
+        engine.dispose()
+
+        def spawn(*argv: str) -> None:
+            children.append(subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True))
+
+        spawn(str(BIN / "meet-archive"), "api", "--host", "127.0.0.1", "--port", str(api_port))
+        spawn(str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(ui_port), "-w", str(ROOT / "workspace.yaml"))
+        spawn(str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml"))
+        api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
+        _wait_http(api_url + "/health/live", "the API")
+        _wait_http(ui_url + "/server_info", "the Dagster UI")
+        for line in stack.started:
+            _say(f"started {line}")
+        _say(f"API docs:     {api_url}/schema")
+        _say(f"Dagster UI:   {ui_url}")
+        _say(f"admin key:    {admin.plaintext}")
+        _say(f"service key:  {service.plaintext}")
+
+        def wait_for_sensors() -> None:
+            time.sleep(75)  # the daemon ticks each sensor at most once a minute
+
+        with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {service.plaintext}"},
+                          timeout=60) as api:
+            Scenario(api=api, people=SandboxClient(stack.emulator_url), settle=wait_for_sensors, say=_say).play()
+        _say("Scenario played; the pipeline keeps running. Ctrl-C stops everything.")
+        while all(child.poll() is None for child in children):
+            time.sleep(1)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        stack.close()

@@ -1,0 +1,85 @@
+"""The embedded services of the demo: started only for what the environment leaves unset."""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meet_core.settings import EMULATOR_SERVICE_ACCOUNT, Settings
+
+@dataclass
+class Stack:
+    """The environment every demo process uses, and what was started to serve it."""
+
+    env: dict[str, str]
+    started: list[str] = field(default_factory=list)
+    emulator_url: str = ""
+    exits: ExitStack = field(default_factory=ExitStack)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+    def close(self) -> None:
+        self.exits.close()
+
+
+def start_stack(base_env: dict[str, str] | None = None, *, home: Path | None = None) -> Stack:
+    """Start the emulator and the S3 server unless the environment names outside ones."""
+    env = dict(os.environ if base_env is None else base_env)
+    if home is not None:
+        env["MEET_HOME"] = str(home)
+    settings = Settings.from_env(env)  # fails early, naming a malformed variable
+    settings.home.mkdir(parents=True, exist_ok=True)
+    stack = Stack(env=env)
+    try:
+        if not settings.google_endpoint:
+            _start_emulator(stack, settings)
+        else:
+            stack.emulator_url = settings.google_endpoint
+        if not settings.s3_endpoint_url and not env.get("AWS_ACCESS_KEY_ID"):
+            _start_s3(stack, settings)
+        _prepare_bucket(stack)
+    except BaseException:
+        stack.close()
+        raise
+    return stack
+
+
+def _start_emulator(stack: Stack, settings: Settings) -> None:
+    from meet_core.emulator import EmulatorServer
+
+    account = settings.home / EMULATOR_SERVICE_ACCOUNT
+    server = EmulatorServer(
+        state_file=settings.home / "emulator-state.json",
+        organizer_domain=settings.organizer_domain,
+    ).start()
+    stack.exits.callback(server.stop)
+    if not account.exists():
+        server.create_service_account(account)
+    else:
+        server.register_service_account(account)
+    stack.env["MEET_GOOGLE_ENDPOINT"] = server.base_url
+    stack.env.setdefault("GOOGLE_APPLICATION_CREDENTIALS", str(account))
+    stack.emulator_url = server.base_url
+    stack.started.append(f"Google Workspace emulator {server.base_url}")
+
+
+def _start_s3(stack: Stack, settings: Settings) -> None:
+    from meet_core.archive.embedded import EmbeddedS3
+
+    server = EmbeddedS3(state_dir=settings.home / "s3").start()
+    stack.exits.callback(server.stop)
+    stack.env["MEET_S3_ENDPOINT_URL"] = server.endpoint_url
+    stack.started.append(f"S3 (moto) {server.endpoint_url}")
+
+
+def _prepare_bucket(stack: Stack) -> None:
+    from meet_core.archive.client import ensure_bucket, s3_client
+
+    settings = stack.settings
+    client: Any = s3_client(settings)
+    ensure_bucket(client, settings.s3_bucket, object_lock=True)

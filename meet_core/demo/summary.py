@@ -1,0 +1,50 @@
+"""The one-line summary of a demo run, read back from the database (not from the script)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from meet_core.audit import verify_chain
+from meet_core.db.models import ArchiveManifestEntry, LedgerEntry, ManifestState, Meeting, MeetingStatus
+
+
+def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> dict[str, Any]:
+    ids = [m["id"] for m in scenario.meetings.values()]
+    days = set()
+    with sessions() as session:
+        statuses = dict(session.execute(
+            select(Meeting.status, func.count()).where(Meeting.id.in_(ids)).group_by(Meeting.status)
+        ).all())
+        days = {m.start_time.strftime("%Y-%m-%d") for m in session.scalars(select(Meeting).where(Meeting.id.in_(ids)))}
+    for day in sorted(days):
+        pipeline.materialize_group("compliance", day)
+    with sessions() as session:
+        archived = dict(session.execute(
+            select(ArchiveManifestEntry.kind, func.count())
+            .where(ArchiveManifestEntry.meeting_id.in_(ids), ArchiveManifestEntry.state == ManifestState.ARCHIVED)
+            .group_by(ArchiveManifestEntry.kind)
+        ).all())
+        not_archived = session.scalar(
+            select(func.count()).where(ArchiveManifestEntry.meeting_id.in_(ids),
+                                       ArchiveManifestEntry.state != ManifestState.ARCHIVED)
+        )
+        violations = session.scalar(
+            select(func.count()).where(LedgerEntry.meeting_id.in_(ids), LedgerEntry.compliance_status == "violation")
+        )
+        chain = verify_chain(session)
+    return {
+        "meetings": len(ids),
+        "held": statuses.get(MeetingStatus.FINISHED, 0),
+        "not_held": statuses.get(MeetingStatus.NOT_HELD, 0),
+        "cancelled": statuses.get(MeetingStatus.CANCELLED, 0),
+        "pending": statuses.get(MeetingStatus.PENDING, 0),
+        "recordings_archived": archived.get("recording", 0),
+        "transcripts_archived": archived.get("transcript_text", 0),
+        "artifacts_not_archived": not_archived,
+        "violations": violations,
+        "audit_verified": chain.ok,
+        "runs": dict(pipeline.runs),
+    }
