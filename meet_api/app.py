@@ -1,0 +1,105 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+
+from meet_api.config import ApiConfig
+from meet_api.domain.auth.middleware import ApiKeyAuthMiddleware
+from meet_api.domain.meetings.controllers import MeetingController
+from meet_api.domain.system.controllers import SystemController
+from meet_api.lib.metrics import ApiMetrics
+from meet_api.lib.problems import problem_plugin
+from meet_api.lib.ratelimit import FixedWindowLimiter
+from meet_api.lib.requests import observe_request
+from meet_api.lib.state import AppState
+from meet_core.db import make_engine, make_session_factory
+from meet_core.google.gateway import GoogleGateway
+from meet_core.settings import Settings, get_settings
+
+log = logging.getLogger("meet_api")
+API_DESCRIPTION = """Meetings API for XOMA: Google Calendar events with self-recording Meet spaces,
+their participants, archived recordings and audit trail.
+
+Every route but health and these documents needs `Authorization: Bearer <api key>`.
+Errors are RFC 9457 problem documents (`application/problem+json`). See docs/integration.md."""
+
+
+class MeetArchiveApi(Litestar):
+    """Litestar with one outermost layer for request ids, access logs and request metrics,
+    so that even unmatched routes (404/405) carry an X-Request-ID and are counted."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        state: AppState = self.state.meet
+        await observe_request(scope, receive, send, super().__call__, state.metrics)
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="meet-archive API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        path="/schema",
+        servers=[Server(url="/")],
+        components=Components(
+            security_schemes={
+                "BearerApiKey": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="mka_<key id>_<secret>",
+                    description="An API key from `meet-archive api-key create`.",
+                ),
+            }
+        ),
+        security=[{"BearerApiKey": []}],
+        render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin(), YamlRenderPlugin()],
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    gateway: GoogleGateway | None = None,
+    config: ApiConfig | None = None,
+) -> Litestar:
+    """Build the API. Without arguments it reads the environment (meet_core.settings)."""
+    settings = settings or get_settings()
+    config = config or ApiConfig.from_env(settings)
+    engine = make_engine(settings.database_url)
+    gateway = gateway or GoogleGateway.from_settings(settings)
+    state = AppState(
+        settings=settings,
+        config=config,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        gateway=gateway,
+        metrics=ApiMetrics(gateway.calls.snapshot),
+        limiter=FixedWindowLimiter(config.rate_limit_per_minute, config.rate_limit_window_seconds),
+        google_threads=anyio.CapacityLimiter(config.provisioning_threads),
+    )
+
+    def dispose() -> None:
+        engine.dispose()
+
+    return MeetArchiveApi(
+        route_handlers=[MeetingController, SystemController],
+        middleware=[ApiKeyAuthMiddleware()],
+        plugins=[problem_plugin()],
+        openapi_config=_openapi(),
+        state=State({"meet": state}),
+        request_max_body_size=config.max_body_bytes,
+        on_shutdown=[dispose],
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,127 @@
+"""Serving the API with uvicorn: in the foreground (the CLI) or on a background thread
+(tests and the demo, which need the real HTTP server on a free loopback port)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+import uvicorn
+from litestar import Litestar
+
+from meet_api.lib.logging import configure_logging
+from meet_core.db.migrate import upgrade
+from meet_core.settings import EMULATOR_SERVICE_ACCOUNT, Settings
+
+log = logging.getLogger("meet_api.server")
+
+
+def _config(app: Litestar, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Config:
+    # Our own JSON access log replaces uvicorn's (it has no request id).
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def serve(app: Litestar, host: str, port: int) -> None:
+    """Serve until interrupted."""
+    uvicorn.Server(_config(app, host=host, port=port)).run()
+
+
+class BackgroundServer:
+    """The app on ``host:port`` (0: a free port) in a daemon thread; ``base_url`` once started."""
+
+    def __init__(self, app: Litestar, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._server = uvicorn.Server(_config(app))
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name="meet-api",
+            daemon=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> BackgroundServer:
+        self._thread.start()
+        give_up = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > give_up:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self._socket.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextmanager
+def embedded_google(settings: Settings) -> Iterator[Settings]:
+    """Settings with Google reachable: as configured, or (nothing configured) an emulator in
+    this process, keeping its state and service account under MEET_HOME."""
+    if settings.google_endpoint or settings.google_credentials_file:
+        yield settings
+        return
+    from meet_core.emulator import EmulatorServer
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    account = settings.home / EMULATOR_SERVICE_ACCOUNT
+    known = [account] if account.exists() else []
+    with EmulatorServer(
+        "127.0.0.1",
+        0,
+        state_file=settings.home / "emulator-state.json",
+        service_accounts=known,
+        organizer_domain=settings.organizer_domain,
+    ) as emulator:
+        if not known:
+            emulator.create_service_account(account)
+        log.info("no Google configured: embedded emulator on %s", emulator.base_url)
+        yield dataclasses.replace(
+            settings, google_endpoint=emulator.base_url, google_credentials_file=account
+        )
+
+
+def main(settings: Settings, host: str, port: int) -> None:
+    """``meet-archive api``: the embedded defaults are made usable (SQLite migrated, emulator
+    started); a configured database is never migrated behind the operator's back."""
+    from meet_api.app import create_app
+
+    configure_logging()
+    if "MEET_DATABASE_URL" not in os.environ:
+        upgrade(settings.database_url)
+    with embedded_google(settings) as ready:
+        serve(create_app(ready), host, port)

@@ -1,0 +1,51 @@
+"""`meet-archive api` with nothing configured: migrated SQLite, embedded emulator, real server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_api_command_serves_with_embedded_defaults(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "GOOGLE_"))}
+    env["MEET_HOME"] = str(tmp_path)
+    script = Path(sys.executable).with_name("meet-archive")
+    server = subprocess.Popen(
+        [str(script), "api", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        ready = None
+        for _ in range(600):  # the first start migrates the database and writes a key file
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/health/ready")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+                time.sleep(0.1)
+        assert ready is not None and ready.status_code == 200 and ready.json()["status"] == "ready"
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/meetings").status_code == 401
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught (exit by SIGTERM).
+    assert server.returncode in (0, -signal.SIGTERM)
+    assert b"Application shutdown complete" in stderr
+    assert b'"logger": "meet_api.server"' in stderr and b"embedded emulator" in stderr
+    assert (tmp_path / "meet.db").exists()
