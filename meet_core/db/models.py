@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -191,3 +192,310 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- Pipeline: conference records, attendance and the archive manifest (migration 0002) ---
+
+
+class ArtifactKind(enum.StrEnum):
+    """What one archived object is; a transcript yields two objects (text and entries)."""
+
+    RECORDING = "recording"
+    TRANSCRIPT_TEXT = "transcript_text"
+    TRANSCRIPT_ENTRIES = "transcript_entries"
+
+
+class ManifestState(enum.StrEnum):
+    PENDING = "pending"
+    ARCHIVING = "archiving"
+    ARCHIVED = "archived"
+    FAILED = "failed"
+
+
+class AttendeeKind(enum.StrEnum):
+    SIGNED_IN = "signed_in"
+    EXTERNAL = "external"
+    ANONYMOUS = "anonymous"
+    PHONE = "phone"
+
+
+class ConferenceRecord(Base):
+    """One Meet conference (a session of a space) seen for a meeting."""
+
+    __tablename__ = "conference_records"
+    __table_args__ = (Index("ix_conference_records_meeting_start", "meeting_id", "start_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    space_name: Mapped[str] = mapped_column(String(200))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expire_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    participant_count: Mapped[int] = mapped_column(Integer, default=0)
+    recording_count: Mapped[int] = mapped_column(Integer, default=0)
+    transcript_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConferenceParticipant(Base):
+    """Attendance of one Meet participant in one conference (sessions summed up)."""
+
+    __tablename__ = "conference_participants"
+    __table_args__ = (Index("ix_conference_participants_meeting_email", "meeting_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    conference_record_id: Mapped[int] = mapped_column(
+        ForeignKey("conference_records.id", ondelete="CASCADE"), index=True
+    )
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    user_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    invited: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attended_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    session_count: Mapped[int] = mapped_column(Integer, default=0)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ParticipantSession(Base):
+    """One join-to-leave interval of a participant (Meet participantSessions)."""
+
+    __tablename__ = "participant_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(400), unique=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("conference_participants.id", ondelete="CASCADE"), index=True
+    )
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+class ArchiveManifestEntry(Base):
+    """Per-object archive state: one row per Meet artifact object, keyed by a stable name.
+
+    ``artifact_name`` is the Meet resource name (``conferenceRecords/x/recordings/y``), with
+    ``/entries`` appended for a transcript's structured entries, so re-runs find their row.
+    """
+
+    __tablename__ = "archive_manifest"
+    __table_args__ = (
+        Index("ix_archive_manifest_state_partition", "state", "partition_date"),
+        Index("ix_archive_manifest_partition_kind", "partition_date", "kind"),
+        Index("ix_archive_manifest_meeting", "meeting_id"),
+        # Finished meetings still waiting for Google to generate files are found through it.
+        Index("ix_archive_manifest_google_state", "google_state", "meeting_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    artifact_name: Mapped[str] = mapped_column(String(400), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    conference_record_name: Mapped[str] = mapped_column(String(200))
+    partition_date: Mapped[str] = mapped_column(String(10))
+    google_state: Mapped[str] = mapped_column(String(24))
+    source_id: Mapped[str | None] = mapped_column(String(200))
+    artifact_start_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    artifact_end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16), default=ManifestState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bucket: Mapped[str | None] = mapped_column(String(63))
+    object_key: Mapped[str | None] = mapped_column(String(1024))
+    version_id: Mapped[str | None] = mapped_column(String(1024))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    drive_size: Mapped[int | None] = mapped_column(BigInteger)
+    drive_md5: Mapped[str | None] = mapped_column(String(32))
+    drive_sha256: Mapped[str | None] = mapped_column(String(64))
+    s3_checksum: Mapped[str | None] = mapped_column(String(100))
+    retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lock_mode: Mapped[str | None] = mapped_column(String(16))
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# --- Compliance: ledger, violations, daily summary, digests, object checks, webhooks (0004) ---
+# Tables for people (compliance officers, auditors) carry the ``compliance_`` prefix on both
+# engines; docs/compliance.md explains every column and the views built on them.
+
+
+class ComplianceStatus(enum.StrEnum):
+    COMPLIANT = "compliant"
+    PENDING = "pending"  # still within its service level
+    VIOLATION = "violation"
+
+
+class ViolationReason(enum.StrEnum):
+    HELD_WITHOUT_RECORDING = "held_without_recording"
+    RECORDING_NOT_ARCHIVED_IN_TIME = "recording_not_archived_in_time"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    OBJECT_MISSING_OR_UNLOCKED = "object_missing_or_unlocked"
+    HARVEST_NEAR_EXPIRY = "harvest_near_expiry"
+    PROVISIONING_FAILED = "provisioning_failed"
+
+
+class ViolationState(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # every try failed: dead-lettered, kept for a human
+
+
+class LedgerEntry(Base):
+    """One row per meeting: what was owed, what happened, and the verdict."""
+
+    __tablename__ = "compliance_ledger"
+    __table_args__ = (
+        Index("ix_compliance_ledger_partition_status", "partition_date", "compliance_status"),
+        Index("ix_compliance_ledger_start", "scheduled_start"),
+    )
+
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    partition_date: Mapped[str] = mapped_column(String(10))
+    client_id: Mapped[str] = mapped_column(String(36))
+    external_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(1024))
+    meeting_status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(24))
+    scheduled_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    scheduled_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    held: Mapped[bool] = mapped_column(Boolean)
+    conference_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    conference_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    conference_expires: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invited_count: Mapped[int] = mapped_column(Integer)
+    joined_count: Mapped[int] = mapped_column(Integer)
+    invited_joined_count: Mapped[int] = mapped_column(Integer)
+    recording_required: Mapped[bool] = mapped_column(Boolean)
+    recordings_found: Mapped[int] = mapped_column(Integer)
+    recordings_archived: Mapped[int] = mapped_column(Integer)
+    transcripts_found: Mapped[int] = mapped_column(Integer)
+    transcripts_archived: Mapped[int] = mapped_column(Integer)
+    checksums_verified: Mapped[bool | None] = mapped_column(Boolean)
+    minutes_to_archive: Mapped[int | None] = mapped_column(Integer)
+    retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    legal_hold: Mapped[bool] = mapped_column(Boolean)
+    compliance_status: Mapped[str] = mapped_column(String(16))
+    violation_reasons: Mapped[str] = mapped_column(String(300))
+    pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ComplianceViolation(Base):
+    """A violation's life: opened by the ledger, resolved by the ledger (condition gone) or
+    by a named person with a resolution note. Rows are never deleted."""
+
+    __tablename__ = "compliance_violations"
+    __table_args__ = (
+        Index("ix_compliance_violations_meeting_reason", "meeting_id", "reason", "id"),
+        Index("ix_compliance_violations_state_opened", "state", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"))
+    partition_date: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class ComplianceDailySummary(Base):
+    """Totals of one ledger day, rewritten each time the day's ledger is materialised."""
+
+    __tablename__ = "compliance_daily_summary"
+
+    partition_date: Mapped[str] = mapped_column(String(10), primary_key=True)
+    meetings: Mapped[int] = mapped_column(Integer)
+    held: Mapped[int] = mapped_column(Integer)
+    not_held: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[int] = mapped_column(Integer)
+    compliant: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[int] = mapped_column(Integer)
+    violation: Mapped[int] = mapped_column(Integer)
+    compliance_rate: Mapped[float | None] = mapped_column(Float)
+    held_without_recording: Mapped[int] = mapped_column(Integer)
+    recording_not_archived_in_time: Mapped[int] = mapped_column(Integer)
+    checksum_mismatch: Mapped[int] = mapped_column(Integer)
+    object_missing_or_unlocked: Mapped[int] = mapped_column(Integer)
+    harvest_near_expiry: Mapped[int] = mapped_column(Integer)
+    provisioning_failed: Mapped[int] = mapped_column(Integer)
+    open_violations: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditDigest(Base):
+    """One digest of a segment of the audit chain, as written to S3 under Object Lock
+    (append-only: triggers refuse updates and deletes)."""
+
+    __tablename__ = "compliance_digests"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    event_count: Mapped[int] = mapped_column(Integer)
+    first_prev_hash: Mapped[str] = mapped_column(String(64))
+    last_hash: Mapped[str] = mapped_column(String(64))
+    previous_digest_hash: Mapped[str] = mapped_column(String(64))
+    digest_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    bucket: Mapped[str] = mapped_column(String(63))
+    object_key: Mapped[str] = mapped_column(String(1024))
+    version_id: Mapped[str] = mapped_column(String(1024))
+    lock_mode: Mapped[str | None] = mapped_column(String(16))
+    retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ObjectCheck(Base):
+    """The latest look at one archived object in S3 (existence, size, checksum, lock)."""
+
+    __tablename__ = "compliance_object_checks"
+
+    manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("archive_manifest.id", ondelete="CASCADE"), primary_key=True
+    )
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(24))
+    problem: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookOutboxEntry(Base):
+    """An event for XOMA, written in the transaction of the change it announces; ``id`` is
+    the ``Webhook-Id`` receivers de-duplicate on and ``body`` the exact bytes sent."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (Index("ix_webhook_outbox_state_due", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(60))
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

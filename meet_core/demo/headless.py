@@ -89,10 +89,11 @@ class InProcessPipeline:
         self.runs = {"succeeded": 0, "failed": 0}
 
     def sensors(self) -> list[Any]:
-        # Run-status sensors react to runs the daemon watches; everything else is ticked.
-        from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorDefinition
-
-        return [s for s in self.definitions.sensors or [] if not isinstance(s, RunStatusSensorDefinition)]
+        # Run-status sensors react to runs the daemon watches, and automation-condition
+        # sensors are evaluated by the daemon's asset daemon; user sensors are ticked here.
+        dg = self._dg
+        skipped = (dg.RunStatusSensorDefinition, dg.AutomationConditionSensorDefinition)
+        return [s for s in self.definitions.sensors or [] if not isinstance(s, skipped)]
 
     def settle(self, rounds: int = 8) -> None:
         """Tick until two rounds in a row ask for no new run (one sensor's work may be what

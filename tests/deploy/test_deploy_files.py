@@ -53,7 +53,8 @@ def test_every_app_command_is_an_installed_program() -> None:
 
 def test_workspace_files_reference_the_code_location() -> None:
     deploy_workspace = yaml.safe_load((ROOT / "deploy" / "workspace.yaml").read_text())
-    assert deploy_workspace["load_from"][0]["grpc_server"]["port"] == 4000
+    assert deploy_workspace["load_from"][0]["grpc_server"]["port"] == {"env": "MEET_CODE_SERVER_PORT"}
+    assert _compose()["x-app"]["environment"]["MEET_CODE_SERVER_PORT"] == "4000"
     local = yaml.safe_load((ROOT / "workspace.yaml").read_text())
     assert local["load_from"][0]["python_module"]["module_name"] == "meet_pipeline.definitions"
     code_server = _compose()["services"]["pipeline"]["command"]

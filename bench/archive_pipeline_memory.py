@@ -1,0 +1,266 @@
+"""Peak memory of archiving one large recording through the pipeline's archive asset.
+
+    .venv/bin/python bench/archive_pipeline_memory.py [--size-mib 2048]
+
+The parent starts the Google emulator (in process) and a moto S3 server (its own
+process, so its copy of the object does not count), provisions and plays a meeting whose
+recording is ``--size-mib`` large, harvests it into the manifest with the pipeline's own
+code, then materializes ``archived_recordings`` for the day in a fresh subprocess (the
+archiving process) and reports that process's peak RSS: Drive → ranged chunks → multipart
+upload → Object Lock read back. Target: under 300 MiB for 2 GiB.
+
+``child PARTITION`` is the subprocess side; it reads the MEET_* environment like the
+Dagster code location does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+ORGANIZER = "organizer@example.com"
+BUCKET = "bench-archive"
+
+
+def peak_kib() -> int:
+    """The process's own RSS high-water mark (VmHWM) in KiB; ru_maxrss where /proc is absent."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def current_kib() -> int:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return peak_kib()
+
+
+def child(partition: str) -> dict[str, Any]:
+    """Materialize archived_recordings for the partition, as a run worker would."""
+    import dagster as dg
+
+    from meet_core.settings import Settings
+    from meet_pipeline.defs.archive.assets import archived_recordings
+    from meet_pipeline.resources import build_resources
+    from meet_pipeline.settings import PipelineSettings
+
+    resources = build_resources(Settings.from_env(), PipelineSettings.from_env())
+    before = current_kib()
+    started = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [archived_recordings], partition_key=partition, resources=resources, instance=instance
+        )
+    seconds = time.perf_counter() - started
+    [materialization] = result.asset_materializations_for_node("archived_recordings")
+    metadata = materialization.metadata
+    return {
+        "archived": metadata["archived"].value,
+        "bytes": metadata["bytes"].value,
+        "seconds": round(seconds, 2),
+        "rss_before_archive_kib": before,
+        "rss_peak_kib": peak_kib(),
+    }
+
+
+def start_s3(home: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meet_core.archive", "--bucket", BUCKET],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=home,
+    )
+    assert process.stdout is not None
+    endpoint = process.stdout.readline().strip()
+    if not endpoint.startswith("http://"):
+        process.terminate()
+        raise RuntimeError(f"embedded S3 did not start: {endpoint!r}")
+    return process, endpoint
+
+
+def prepare(env: dict[str, str], people_url: str, size: int) -> tuple[str, str, str]:
+    """A provisioned meeting whose recording of ``size`` bytes is FILE_GENERATED and in the
+    manifest; returns (partition, meeting id, Drive sha256)."""
+    from sqlalchemy import select
+
+    from meet_core.db import make_engine, make_session_factory
+    from meet_core.db.migrate import upgrade
+    from meet_core.db.models import ApiClient, ArchiveManifestEntry, Meeting, Participant
+    from meet_core.emulator import SandboxClient
+    from meet_core.google import GoogleGateway
+    from meet_core.google.types import parse_time
+    from meet_core.meetings_state import WindowPolicy
+    from meet_core.provisioning import retry_pending
+    from meet_core.settings import Settings
+    from meet_pipeline.defs.google.harvest import apply_snapshot
+    from meet_pipeline.defs.google.snapshot import MeetingTarget, fetch_snapshot
+    from meet_pipeline.partitions import day_of
+
+    settings = Settings.from_env(env)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    gateway = GoogleGateway.from_settings(settings)
+    people = SandboxClient(people_url)
+    now = parse_time(people.call("GET", "clock")["now"])
+    assert now is not None
+    with sessions.begin() as session:
+        client = ApiClient(name="bench")
+        session.add(client)
+        session.flush()
+        meeting = Meeting(
+            client_id=client.id,
+            external_id="BENCH-1",
+            title="Bench",
+            timezone="UTC",
+            start_time=now - timedelta(minutes=1),
+            end_time=now + timedelta(hours=1),
+            organizer_email=ORGANIZER,
+            status="pending",
+        )
+        meeting.participants = [Participant(email=ORGANIZER, role="organizer")]
+        session.add(meeting)
+        session.flush()
+        meeting_id = meeting.id
+    retry_pending(sessions, gateway, now=now)
+    with sessions() as session:
+        provisioned = session.get(Meeting, meeting_id)
+        assert provisioned is not None and provisioned.space_name, "provisioning failed"
+        space = provisioned.space_name
+    people.join(space, ORGANIZER, recording_size_bytes=size)
+    people.advance(60)
+    people.leave(space, ORGANIZER)
+    people.advance(3600)
+    later = parse_time(people.call("GET", "clock")["now"])
+    with sessions() as session:
+        target = MeetingTarget.of(session.get(Meeting, meeting_id))  # type: ignore[arg-type]
+    snapshot = fetch_snapshot(gateway, target)
+    with sessions.begin() as session:
+        apply_snapshot(session, snapshot, now=later, policy=WindowPolicy(), actor="bench")  # type: ignore[arg-type]
+    with sessions() as session:
+        row = session.scalar(
+            select(ArchiveManifestEntry).where(ArchiveManifestEntry.kind == "recording")
+        )
+        assert row is not None and row.google_state == "FILE_GENERATED" and row.source_id
+        drive = gateway.get_file(row.source_id)
+    engine.dispose()
+    assert drive.size == size and drive.sha256
+    return day_of(target.start_time), meeting_id, drive.sha256
+
+
+def archived_row(env: dict[str, str]) -> tuple[str, str, int]:
+    from sqlalchemy import select
+
+    from meet_core.db import make_engine, make_session_factory
+    from meet_core.db.models import ArchiveManifestEntry
+    from meet_core.settings import Settings
+
+    engine = make_engine(Settings.from_env(env).database_url)
+    with make_session_factory(engine)() as session:
+        row = session.scalar(
+            select(ArchiveManifestEntry).where(ArchiveManifestEntry.kind == "recording")
+        )
+        assert row is not None
+        result = (row.state, row.sha256 or "", row.size or 0)
+    engine.dispose()
+    return result
+
+
+def measure(size_mib: int) -> dict[str, Any]:
+    """Set everything up, archive in a subprocess, check the manifest; the child's report."""
+    from meet_core.emulator import EmulatorServer, write_service_account
+
+    size = size_mib * 2**20
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        key = write_service_account(home / "sa.json")
+        s3, endpoint = start_s3(home)
+        try:
+            with EmulatorServer("127.0.0.1", 0, service_accounts=[key]) as emulator:
+                env = {
+                    "MEET_HOME": str(home),
+                    "MEET_DATABASE_URL": f"sqlite:///{home / 'meet.db'}",
+                    "MEET_GOOGLE_ENDPOINT": emulator.base_url,
+                    "GOOGLE_APPLICATION_CREDENTIALS": str(key),
+                    "MEET_GOOGLE_SUBJECT": ORGANIZER,
+                    "MEET_S3_ENDPOINT_URL": endpoint,
+                    "MEET_S3_BUCKET": BUCKET,
+                    "MEET_OBJECT_LOCK_MODE": "GOVERNANCE",
+                    "MEET_RETENTION_DAYS": "1",
+                }
+                partition, _, drive_sha256 = prepare(env, emulator.base_url, size)
+                out = subprocess.run(
+                    [sys.executable, __file__, "child", partition],
+                    env={**os.environ, **env},
+                    capture_output=True,
+                    text=True,
+                    timeout=7200,
+                    cwd=home,
+                )
+                if out.returncode != 0:
+                    raise RuntimeError(out.stderr[-4000:])
+                report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+                state, sha256, stored = archived_row(env)
+                assert (state, sha256, stored) == ("archived", drive_sha256, size), (
+                    state,
+                    sha256,
+                    stored,
+                )
+        finally:
+            s3.terminate()
+            s3.wait(timeout=60)
+    report["size_bytes"] = size
+    report["sha256"] = drive_sha256
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command")
+    child_parser = sub.add_parser("child")
+    child_parser.add_argument("partition")
+    parser.add_argument("--size-mib", type=int, default=2048)
+    args = parser.parse_args()
+    if args.command == "child":
+        print(json.dumps(child(args.partition)))
+        return
+    report = measure(args.size_mib)
+    peak = report["rss_peak_kib"] / 1024
+    before = report["rss_before_archive_kib"] / 1024
+    rate = report["size_bytes"] / 2**20 / report["seconds"]
+    print(
+        f"archived {report['size_bytes'] / 2**20:.0f} MiB through archived_recordings "
+        f"in {report['seconds']} s ({rate:.0f} MiB/s); archiving process peak RSS {peak:.1f} MiB "
+        f"({before:.1f} MiB after imports, +{peak - before:.1f} MiB while archiving); "
+        "sha256 verified"
+    )
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Archive area: recordings and transcripts into S3 under Object Lock."""

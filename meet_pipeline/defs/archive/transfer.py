@@ -1,0 +1,256 @@
+"""Archive one manifest row: Google → S3 as a stream, then the manifest, in short steps.
+
+1. claim the row (short transaction; counts the attempt);
+2. stream the bytes from Drive into :class:`ArchiveWriter` (no transaction open): a
+   recording in ranged chunks, never whole in memory or on disk; a transcript as its
+   exported text or its structured entries as canonical JSON;
+3. record the confirmed object and audit it (short transaction), or record the failure
+   with its reason so the next tick tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from meet_core.archive import ArchivedObject, ArchiveWriter, object_key
+from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, Meeting
+from meet_core.google import GoogleGateway, TranscriptEntry
+from meet_pipeline.defs.archive.manifest import (
+    ENTRIES_SUFFIX,
+    DriveFacts,
+    claim,
+    mark_archived,
+    mark_failed,
+)
+
+DOWNLOAD_CHUNK = 8 * 2**20
+TEXT_TYPE = "text/plain; charset=utf-8"
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferJob:
+    """One claimed row, detached from its session."""
+
+    row_id: int
+    attempt: int
+    artifact_name: str
+    kind: str
+    meeting_id: str
+    conference_record_name: str
+    partition_date: str
+    source_id: str | None
+    organizer_email: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    artifact_name: str
+    kind: str
+    outcome: str  # "archived", "failed" or "skipped" (claimed elsewhere or done already)
+    stored: ArchivedObject | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def key_for(
+    prefix: str, kind: str, partition_date: str, meeting_id: str, artifact_name: str
+) -> str:
+    """The object key, from stable ids only: the day, the meeting, the conference record and
+    the Meet artifact id (``conferenceRecords/{c}/recordings/{r}``)."""
+    name = artifact_name.removesuffix(ENTRIES_SUFFIX)
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != "conferenceRecords":
+        raise ValueError(f"not a Meet artifact name: {artifact_name!r}")
+    conference, artifact = parts[1], parts[3]
+    if kind == ArtifactKind.RECORDING:
+        return object_key(
+            prefix, "recordings", partition_date, meeting_id, conference, f"{artifact}.mp4"
+        )
+    if kind == ArtifactKind.TRANSCRIPT_TEXT:
+        return object_key(
+            prefix, "transcripts", partition_date, meeting_id, conference, f"{artifact}.txt"
+        )
+    if kind == ArtifactKind.TRANSCRIPT_ENTRIES:
+        return object_key(
+            prefix,
+            "transcripts",
+            partition_date,
+            meeting_id,
+            conference,
+            f"{artifact}.entries.json",
+        )
+    raise ValueError(f"unknown artifact kind {kind!r}")
+
+
+def entries_document(
+    transcript_name: str, document_id: str | None, entries: Iterable[TranscriptEntry]
+) -> bytes:
+    """Canonical JSON of a transcript's entries: same entries, same bytes, every time."""
+
+    def stamp(moment: datetime | None) -> str | None:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else None
+
+    items = sorted(entries, key=lambda e: (stamp(e.start) or "", e.name))
+    document = {
+        "transcript": transcript_name,
+        "document_id": document_id,
+        "entries": [
+            {
+                "name": e.name,
+                "participant": e.participant,
+                "text": e.text,
+                "language_code": e.language_code,
+                "start_time": stamp(e.start),
+                "end_time": stamp(e.end),
+            }
+            for e in items
+        ],
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+class Archiver:
+    """Archives manifest rows; safe to call from several threads at once."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        gateway: GoogleGateway,
+        writer: ArchiveWriter,
+        *,
+        prefix: str,
+        clock: Callable[[], datetime],
+        actor: str,
+    ) -> None:
+        self.sessions, self.gateway, self.writer = sessions, gateway, writer
+        self.prefix, self.clock, self.actor = prefix, clock, actor
+
+    def archive_row(self, row_id: int) -> TransferResult:
+        job = self._claim(row_id)
+        if isinstance(job, TransferResult):
+            return job
+        started = time.monotonic()
+        try:
+            stored, drive, content_type = self._transfer(job)
+        except Exception as exc:  # every failure is recorded on the row, with its reason
+            with self.sessions.begin() as session:
+                mark_failed(session, job.row_id, job.attempt, exc)
+            return TransferResult(
+                job.artifact_name,
+                job.kind,
+                "failed",
+                error=f"{type(exc).__name__}: {exc}",
+                seconds=time.monotonic() - started,
+            )
+        with self.sessions.begin() as session:
+            recorded = mark_archived(
+                session,
+                job.row_id,
+                job.attempt,
+                stored,
+                drive,
+                content_type=content_type,
+                now=self.clock(),
+                actor=self.actor,
+            )
+        outcome = "archived" if recorded else "skipped"
+        return TransferResult(
+            job.artifact_name, job.kind, outcome, stored=stored, seconds=time.monotonic() - started
+        )
+
+    def _claim(self, row_id: int) -> TransferJob | TransferResult:
+        with self.sessions.begin() as session:
+            attempt = claim(session, row_id, now=self.clock())
+            row = session.get(ArchiveManifestEntry, row_id)
+            if row is None:
+                return TransferResult(f"#{row_id}", "", "skipped", error="no such manifest row")
+            if attempt is None:
+                return TransferResult(row.artifact_name, row.kind, "skipped")
+            organizer = session.scalar(
+                select(Meeting.organizer_email).where(Meeting.id == row.meeting_id)
+            )
+            return TransferJob(
+                row_id=row.id,
+                attempt=attempt,
+                artifact_name=row.artifact_name,
+                kind=row.kind,
+                meeting_id=row.meeting_id,
+                conference_record_name=row.conference_record_name,
+                partition_date=row.partition_date,
+                source_id=row.source_id,
+                organizer_email=organizer or "",
+            )
+
+    def _transfer(self, job: TransferJob) -> tuple[ArchivedObject, DriveFacts, str]:
+        if not job.source_id:
+            raise ValueError(f"{job.artifact_name}: Google gave no file for it")
+        key = key_for(self.prefix, job.kind, job.partition_date, job.meeting_id, job.artifact_name)
+        metadata = {
+            "meeting-id": job.meeting_id,
+            "conference-record": job.conference_record_name,
+            "artifact": job.artifact_name,
+            "artifact-kind": job.kind,
+            "google-file-id": job.source_id,
+        }
+        if job.kind == ArtifactKind.RECORDING:
+            return self._recording(job, key, metadata)
+        if job.kind == ArtifactKind.TRANSCRIPT_TEXT:
+            data = self.gateway.export_text(job.source_id, subject=job.organizer_email)
+            return self._small(key, data, TEXT_TYPE, metadata)
+        entries = self.gateway.list_transcript_entries(
+            job.artifact_name.removesuffix(ENTRIES_SUFFIX), subject=job.organizer_email
+        )
+        data = entries_document(
+            job.artifact_name.removesuffix(ENTRIES_SUFFIX), job.source_id, entries
+        )
+        return self._small(key, data, JSON_TYPE, metadata)
+
+    def _recording(
+        self, job: TransferJob, key: str, metadata: dict[str, str]
+    ) -> tuple[ArchivedObject, DriveFacts, str]:
+        assert job.source_id is not None
+        info = self.gateway.get_file(job.source_id, subject=job.organizer_email)
+        chunks = self.gateway.iter_file(
+            job.source_id,
+            subject=job.organizer_email,
+            chunk_size=DOWNLOAD_CHUNK,
+            expected_size=info.size,
+        )
+        content_type = info.mime_type or "video/mp4"
+        stored = self.writer.archive_stream(
+            key,
+            chunks,
+            expected_size=info.size,
+            expected_sha256=info.sha256,
+            expected_md5=info.md5,
+            content_type=content_type,
+            metadata=metadata,
+        )
+        return stored, DriveFacts(info.size, info.md5, info.sha256), content_type
+
+    def _small(
+        self, key: str, data: bytes, content_type: str, metadata: dict[str, str]
+    ) -> tuple[ArchivedObject, DriveFacts, str]:
+        """Exported documents: Google gives no checksum, so the hash of what was read is
+        the expectation (a re-run that reads different bytes conflicts, never overwrites)."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        stored = self.writer.archive_stream(
+            key,
+            [data],
+            expected_size=len(data),
+            expected_sha256=sha256,
+            content_type=content_type,
+            metadata=metadata,
+        )
+        return stored, DriveFacts(len(data), None, None), content_type

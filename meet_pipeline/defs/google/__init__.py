@@ -1,0 +1,1 @@
+"""Google area: Meet conference data harvested into the app database."""

@@ -1,0 +1,246 @@
+"""Apply a meeting's Google snapshot to the database in one short transaction.
+
+Upserts conference records, Meet participants and their sessions (keyed by Google's
+resource names, so re-runs add nothing), registers recordings and transcripts in the
+archive manifest, and moves the meeting's status (each move an audit event).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from meet_core.audit import append_event
+from meet_core.db.models import (
+    ConferenceParticipant,
+    ConferenceRecord,
+    Meeting,
+    ParticipantSession,
+)
+from meet_core.meetings_state import (
+    ConferenceFacts,
+    ConferenceSpan,
+    Interval,
+    Invitee,
+    WindowPolicy,
+    attended_seconds,
+    attendee_kind,
+    email_domain,
+    first_join,
+    last_leave,
+    match_invitee,
+    next_status,
+)
+from meet_pipeline.defs.archive.manifest import (
+    register_artifacts,
+    sightings_of_recording,
+    sightings_of_transcript,
+)
+from meet_pipeline.defs.google.snapshot import MeetingSnapshot, ParticipantSnapshot, RecordSnapshot
+from meet_pipeline.partitions import day_of
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestOutcome:
+    meeting_id: str
+    records: int
+    participants: int
+    sessions: int
+    artifacts_changed: int
+    transition: tuple[str, str] | None  # (from, to)
+
+
+def complete_record_names(session: Session, meeting_id: str) -> frozenset[str]:
+    """Records that ended and were harvested after they ended: their attendance is final."""
+    rows = session.execute(
+        select(ConferenceRecord.name, ConferenceRecord.end_time, ConferenceRecord.synced_at).where(
+            ConferenceRecord.meeting_id == meeting_id
+        )
+    ).all()
+    return frozenset(r.name for r in rows if r.end_time is not None and r.synced_at >= r.end_time)
+
+
+def apply_snapshot(
+    session: Session, snapshot: MeetingSnapshot, *, now: datetime, policy: WindowPolicy, actor: str
+) -> HarvestOutcome:
+    """Write the snapshot; the caller commits. Nothing changes for a meeting that moved on
+    meanwhile (cancelled through the API, say) except the conference data itself."""
+    target = snapshot.target
+    meeting = session.execute(
+        select(Meeting).where(Meeting.id == target.id).with_for_update()
+    ).scalar_one()
+    invitees = [Invitee(p.email, p.display_name) for p in meeting.participants]
+    domain = email_domain(meeting.organizer_email) or ""
+    participants = sessions = artifacts = 0
+    for item in snapshot.records:
+        record_row = _upsert_record(session, meeting.id, target.space_name, item, now)
+        for seen in item.participants or ():
+            _upsert_participant(session, record_row, seen, invitees, domain, now)
+            participants += 1
+            sessions += len(seen.sessions)
+        sightings = [s for r in item.recordings for s in sightings_of_recording(r)]
+        sightings += [s for t in item.transcripts for s in sightings_of_transcript(t)]
+        artifacts += register_artifacts(
+            session,
+            meeting_id=meeting.id,
+            conference_record_name=item.record.name,
+            partition_date=day_of(meeting.start_time),
+            sightings=sightings,
+        )
+    transition = _move_status(session, meeting, now=now, policy=policy, actor=actor)
+    session.flush()
+    return HarvestOutcome(
+        meeting.id, len(snapshot.records), participants, sessions, artifacts, transition
+    )
+
+
+def _upsert_record(
+    session: Session, meeting_id: str, space_name: str, item: RecordSnapshot, now: datetime
+) -> ConferenceRecord:
+    record = item.record
+    row = session.scalar(select(ConferenceRecord).where(ConferenceRecord.name == record.name))
+    if row is None:
+        row = ConferenceRecord(name=record.name, meeting_id=meeting_id, first_seen_at=now)
+        session.add(row)
+    values: dict[str, Any] = {
+        "space_name": record.space or space_name,
+        "start_time": record.start or now,
+        "end_time": record.end,
+        "expire_time": record.expire,
+        "recording_count": len(item.recordings),
+        "transcript_count": len(item.transcripts),
+    }
+    if item.participants is not None:
+        values["participant_count"] = len(item.participants)
+    _assign(row, values, now)
+    if item.participants is not None and record.end is not None and row.synced_at < record.end:
+        row.synced_at = now  # attendance read after the end is final: later looks skip it
+    session.flush()
+    return row
+
+
+def _upsert_participant(
+    session: Session,
+    record_row: ConferenceRecord,
+    seen: ParticipantSnapshot,
+    invitees: list[Invitee],
+    organizer_domain: str,
+    now: datetime,
+) -> None:
+    person = seen.participant
+    invitee = match_invitee(person.kind, person.email, person.display_name, invitees)
+    email = person.email or (invitee.email if invitee else None)
+    intervals = [Interval(s.start, s.end) for s in seen.sessions if s.start is not None]
+    row = session.scalar(
+        select(ConferenceParticipant).where(ConferenceParticipant.name == person.name)
+    )
+    if row is None:
+        row = ConferenceParticipant(
+            name=person.name, conference_record_id=record_row.id, meeting_id=record_row.meeting_id
+        )
+        session.add(row)
+    _assign(
+        row,
+        {
+            "kind": attendee_kind(person.kind, email, organizer_domain),
+            "user_name": person.user,
+            "email": email.lower() if email else None,
+            "display_name": person.display_name,
+            "invited": invitee is not None,
+            "first_joined_at": first_join(intervals) or person.earliest_start,
+            "last_left_at": last_leave(intervals),
+            "attended_seconds": attended_seconds(intervals, now),
+            "session_count": len(seen.sessions),
+        },
+        now,
+    )
+    session.flush()
+    for item in seen.sessions:
+        duration = int((item.end - item.start).total_seconds()) if item.start and item.end else None
+        existing = session.scalar(
+            select(ParticipantSession).where(ParticipantSession.name == item.name)
+        )
+        if existing is None:
+            session.add(
+                ParticipantSession(
+                    name=item.name,
+                    participant_id=row.id,
+                    start_time=item.start,
+                    end_time=item.end,
+                    duration_seconds=duration,
+                )
+            )
+        elif (existing.start_time, existing.end_time) != (item.start, item.end):
+            existing.start_time, existing.end_time, existing.duration_seconds = (
+                item.start,
+                item.end,
+                duration,
+            )
+
+
+def _assign(row: Any, values: dict[str, Any], now: datetime) -> None:
+    """Set only what differs, and stamp ``synced_at`` when something did."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if changed or row.synced_at is None:
+        row.synced_at = now
+
+
+def _move_status(
+    session: Session, meeting: Meeting, *, now: datetime, policy: WindowPolicy, actor: str
+) -> tuple[str, str] | None:
+    spans = [
+        ConferenceSpan(r.start_time, r.end_time)
+        for r in session.scalars(
+            select(ConferenceRecord).where(ConferenceRecord.meeting_id == meeting.id)
+        )
+    ]
+    facts = ConferenceFacts.from_spans(spans)
+    target = next_status(
+        meeting.status,
+        start=meeting.start_time,
+        end=meeting.end_time,
+        facts=facts,
+        now=now,
+        policy=policy,
+    )
+    if target is None:
+        return None
+    previous = meeting.status
+    moved = session.execute(
+        update(Meeting)
+        .where(
+            Meeting.id == meeting.id, Meeting.status == previous, Meeting.version == meeting.version
+        )
+        .values(status=target.value, version=Meeting.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if moved != 1:
+        return None
+    session.refresh(meeting)
+    append_event(
+        session,
+        actor=actor,
+        action=f"meeting.{target.value}",
+        entity_type="meeting",
+        entity_id=meeting.id,
+        payload={
+            "from": previous,
+            "to": target.value,
+            "observed_at": now.isoformat(),
+            "conference_records": sorted(
+                r.name
+                for r in session.scalars(
+                    select(ConferenceRecord).where(ConferenceRecord.meeting_id == meeting.id)
+                )
+            ),
+        },
+    )
+    return previous, target.value

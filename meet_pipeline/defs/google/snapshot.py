@@ -1,0 +1,100 @@
+"""Read what Google knows about one meeting's conferences, without touching the database.
+
+The snapshot is taken first, outside any transaction (Google calls may take seconds and be
+retried); :mod:`meet_pipeline.defs.google.harvest` then applies it in one short one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from meet_core.db.models import Meeting
+from meet_core.google import (
+    ConferenceRecord,
+    GoogleGateway,
+    Participant,
+    ParticipantSession,
+    Recording,
+    Transcript,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingTarget:
+    """The facts about a meeting that harvesting needs, detached from any session."""
+
+    id: str
+    space_name: str
+    organizer_email: str
+    status: str
+    start_time: datetime
+    end_time: datetime
+
+    @classmethod
+    def of(cls, meeting: Meeting) -> MeetingTarget:
+        if not meeting.space_name:
+            raise ValueError(f"meeting {meeting.id} has no Meet space yet")
+        return cls(
+            id=meeting.id,
+            space_name=meeting.space_name,
+            organizer_email=meeting.organizer_email,
+            status=meeting.status,
+            start_time=meeting.start_time,
+            end_time=meeting.end_time,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantSnapshot:
+    participant: Participant
+    sessions: tuple[ParticipantSession, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSnapshot:
+    record: ConferenceRecord
+    # None: not fetched, because the record had ended and was fully harvested before.
+    participants: tuple[ParticipantSnapshot, ...] | None
+    recordings: tuple[Recording, ...]
+    transcripts: tuple[Transcript, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSnapshot:
+    target: MeetingTarget
+    records: tuple[RecordSnapshot, ...]
+
+
+def fetch_snapshot(
+    gateway: GoogleGateway, target: MeetingTarget, *, complete_records: frozenset[str] = frozenset()
+) -> MeetingSnapshot:
+    """Conference records of the meeting's space, with participants and their sessions,
+    recordings and transcripts. Records named in ``complete_records`` (ended and harvested
+    after they ended) keep their attendance: only their artifacts are asked for again."""
+    subject = target.organizer_email
+    records = []
+    for record in sorted(
+        gateway.list_conference_records(target.space_name, subject=subject), key=_by_start
+    ):
+        participants: tuple[ParticipantSnapshot, ...] | None = None
+        if record.name not in complete_records:
+            participants = tuple(
+                ParticipantSnapshot(
+                    p, tuple(gateway.list_participant_sessions(p.name, subject=subject))
+                )
+                for p in gateway.list_participants(record.name, subject=subject)
+            )
+        records.append(
+            RecordSnapshot(
+                record=record,
+                participants=participants,
+                recordings=tuple(gateway.list_recordings(record.name, subject=subject)),
+                transcripts=tuple(gateway.list_transcripts(record.name, subject=subject)),
+            )
+        )
+    return MeetingSnapshot(target=target, records=tuple(records))
+
+
+def _by_start(record: ConferenceRecord) -> tuple[str, str]:
+    return (record.start.isoformat() if record.start else "", record.name)

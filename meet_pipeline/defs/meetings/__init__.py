@@ -1,0 +1,1 @@
+"""Meetings area: provisioning retries, conference reconciliation, attendance."""

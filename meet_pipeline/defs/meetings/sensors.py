@@ -1,0 +1,137 @@
+"""Sensors that keep meetings in step with Google.
+
+* ``provisioning_sensor``: retries ``pending`` meetings through the API's provisioning.
+* ``conference_sensor``: for meetings around their window only, reads conference records,
+  participants, recordings and transcripts, moves meeting states and records attendance.
+  A tick looks at no more than ``meetings_per_tick`` meetings and stops early when its
+  time budget is spent; a small JSON cursor remembers where the round robin is.
+"""
+
+import json
+import time
+
+import dagster as dg
+
+from meet_core.db.models import Meeting
+from meet_core.google import GoogleError
+from meet_core.provisioning import ProvisionResult, retry_pending
+from meet_pipeline.defs.google.harvest import apply_snapshot, complete_record_names
+from meet_pipeline.defs.google.snapshot import MeetingTarget, fetch_snapshot
+from meet_pipeline.defs.meetings.attendance import update_attendance
+from meet_pipeline.defs.meetings.watchlist import next_batch, watched_meeting_ids
+from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
+from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
+
+PROVISIONING_BATCH = 50
+TICK_BUDGET_SECONDS = 40.0  # Dagster gives a sensor tick 60 s
+
+
+def read_cursor(raw: str | None) -> dict[str, object]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@dg.sensor(
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Retries pending meetings (Google was unavailable when XOMA asked).",
+)
+def provisioning_sensor(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    google: GoogleResource,
+    clock: ClockResource,
+) -> dg.SensorResult:
+    outcomes = retry_pending(
+        database.sessions(), google.gateway(), now=clock.now(), limit=PROVISIONING_BATCH
+    )
+    counts = {result.value: sum(o.result == result for o in outcomes) for result in ProvisionResult}
+    for outcome in outcomes:
+        if outcome.error:
+            context.log.warning(
+                "meeting %s: %s (%s)", outcome.meeting_id, outcome.result, outcome.error
+            )
+    cursor = json.dumps({"last_tick": clock.now().isoformat(), **counts}, sort_keys=True)
+    if not outcomes:
+        return dg.SensorResult(skip_reason="no pending meeting is due", cursor=cursor)
+    return dg.SensorResult(
+        skip_reason=f"provisioning: {', '.join(f'{k} {v}' for k, v in counts.items() if v)}",
+        cursor=cursor,
+    )
+
+
+@dg.sensor(
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Reconciles meetings around their window with Meet: scheduled → in_progress → "
+        "finished, or not_held; attendance; recordings and transcripts into the manifest."
+    ),
+)
+def conference_sensor(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    google: GoogleResource,
+    clock: ClockResource,
+    policy: PolicyResource,
+) -> dg.SensorResult:
+    started = time.monotonic()
+    sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
+    calls_before = gateway.calls.total
+    cursor = read_cursor(context.cursor)
+    now = clock.now()
+    with sessions() as session:
+        watched = watched_meeting_ids(session, now=now, policy=window)
+    last_seen = cursor.get("after")
+    after = last_seen if isinstance(last_seen, str) else None
+    batch = next_batch(watched, after=after, limit=policy.meetings_per_tick)
+    looked, transitions, errors = 0, [], 0
+    last = after
+    for meeting_id in batch:
+        if time.monotonic() - started > TICK_BUDGET_SECONDS:
+            break
+        last = meeting_id
+        with sessions() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None or not meeting.space_name:
+                continue
+            target = MeetingTarget.of(meeting)
+            complete = complete_record_names(session, meeting_id)
+        try:
+            snapshot = fetch_snapshot(gateway, target, complete_records=complete)
+        except GoogleError as exc:  # retried inside the gateway already; next tick tries again
+            errors += 1
+            context.log.warning("meeting %s: Google: %s", meeting_id, exc)
+            continue
+        now = clock.now()
+        with sessions.begin() as session:
+            outcome = apply_snapshot(
+                session, snapshot, now=now, policy=window, actor="sensor:conference_sensor"
+            )
+        with sessions.begin() as session:
+            update_attendance(session, meeting_id, now=now)
+        looked += 1
+        if outcome.transition:
+            transitions.append(f"{meeting_id} {outcome.transition[0]}→{outcome.transition[1]}")
+    new_cursor = json.dumps(
+        {
+            "after": last,
+            "watched": len(watched),
+            "looked": looked,
+            "errors": errors,
+            "google_calls": gateway.calls.total - calls_before,
+        },
+        sort_keys=True,
+    )
+    summary = (
+        f"{looked}/{len(watched)} watched meetings looked at, "
+        f"{len(transitions)} transitions, {errors} errors"
+    )
+    if transitions:
+        context.log.info("%s: %s", summary, "; ".join(transitions))
+    return dg.SensorResult(skip_reason=summary, cursor=new_cursor)

@@ -1,0 +1,29 @@
+"""Cross-cutting policy, in one place: owners, the Google pool, retries, job names.
+
+``meet_pipeline.definitions`` applies it to the jobs the sensors launch; assets and
+sensors only name it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+OWNERS = ["team:data-platform"]
+# Every step that calls Google runs in this pool, so the instance bounds how many do at
+# once (deploy/dagster.yaml sets its limit).
+GOOGLE_POOL = "google"
+
+# Steps that failed on Google or S3 are tried again a few times inside the run; what still
+# fails stays visible (run failure, manifest last_error) and the next tick picks it up.
+RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+ARCHIVE_JOB = "archive_day"
+HARVEST_JOB = "harvest_day"
+
+# How often the daemon may tick each sensor. A minute in production; the demo and the
+# multi-process test shorten it (MEET_SENSOR_INTERVAL_SECONDS) to play in compressed time.
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("MEET_SENSOR_INTERVAL_SECONDS", "") or 60)

@@ -1,0 +1,234 @@
+"""Resources shared by every area: the app database, the Google gateway, the S3 archive
+(dagster-aws ``S3Resource``) and the clock.
+
+Their values come from :class:`meet_core.settings.Settings` (the environment variables of
+the contract) through :func:`build_resources`; tests build them with explicit values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from meet_core.archive import ArchivePolicy, ArchiveWriter, s3_client
+from meet_core.archive.client import S3Client
+from meet_core.db import make_engine, make_session_factory
+from meet_core.google import GoogleGateway, RetryPolicy
+from meet_core.google.types import parse_time
+from meet_core.meetings_state import WindowPolicy
+from meet_core.settings import Settings
+from meet_pipeline.settings import PipelineSettings
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_gateways: dict[tuple[Any, ...], GoogleGateway] = {}
+
+
+class DatabaseResource(dg.ConfigurableResource):
+    """The app and audit database (SQLite or PostgreSQL); one engine per URL and process."""
+
+    url: str = Field(description="SQLAlchemy URL (MEET_DATABASE_URL)")
+
+    def engine(self) -> Engine:
+        with _lock:
+            engine = _engines.get(self.url)
+            if engine is None:
+                engine = _engines[self.url] = make_engine(self.url)
+            return engine
+
+    def sessions(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine())
+
+
+class GoogleResource(dg.ConfigurableResource):
+    """Calendar, Meet and Drive through :class:`GoogleGateway` (retries, call counts).
+
+    One gateway per configuration and process, so tokens and per-thread HTTP connections
+    survive from one sensor tick to the next.
+    """
+
+    endpoint: str | None = Field(default=None, description="MEET_GOOGLE_ENDPOINT (the emulator)")
+    credentials_file: str | None = Field(default=None, description="GOOGLE_APPLICATION_CREDENTIALS")
+    subject: str = Field(default="organizer@example.com", description="MEET_GOOGLE_SUBJECT")
+    calendar_id: str = Field(default="primary", description="MEET_GOOGLE_CALENDAR_ID")
+    deadline_seconds: int = Field(default=30, description="per-call retry deadline")
+    retry_base_seconds: float = Field(default=0.2, description="first backoff step of the gateway")
+    retry_cap_seconds: float = Field(default=8.0, description="longest backoff step of the gateway")
+
+    def gateway(self) -> GoogleGateway:
+        key = (
+            self.endpoint,
+            self.credentials_file,
+            self.subject,
+            self.calendar_id,
+            self.deadline_seconds,
+            self.retry_base_seconds,
+            self.retry_cap_seconds,
+        )
+        with _lock:
+            gateway = _gateways.get(key)
+            if gateway is None:
+                settings = dataclasses.replace(
+                    Settings.from_env({}),
+                    google_endpoint=self.endpoint,
+                    google_credentials_file=Path(self.credentials_file)
+                    if self.credentials_file
+                    else None,
+                    google_subject=self.subject,
+                    google_calendar_id=self.calendar_id,
+                    google_deadline_seconds=self.deadline_seconds,
+                )
+                policy = RetryPolicy(base=self.retry_base_seconds, cap=self.retry_cap_seconds)
+                gateway = _gateways[key] = GoogleGateway(settings, retry_policy=policy)
+            return gateway
+
+
+class ArchiveResource(S3Resource):
+    """dagster-aws ``S3Resource`` plus the archive target: bucket, prefix, Object Lock policy.
+
+    The client comes from :func:`meet_core.archive.s3_client` (path addressing for custom
+    endpoints, CRC64NVME checksums, the embedded server's keys on loopback) so that the
+    pipeline, the API and ``audit verify`` reach S3 the same way.
+    """
+
+    bucket: str = Field(default="meet-archive", description="MEET_S3_BUCKET")
+    prefix: str = Field(default="", description="MEET_S3_PREFIX")
+    object_lock_mode: str = Field(default="COMPLIANCE", description="MEET_OBJECT_LOCK_MODE")
+    retention_days: int = Field(default=2557, description="MEET_RETENTION_DAYS")
+    legal_hold: bool = Field(default=False, description="MEET_LEGAL_HOLD")
+    allow_unlocked_bucket: bool = Field(
+        default=False, description="MEET_ALLOW_UNLOCKED_BUCKET (development only)"
+    )
+    max_transfers: int = Field(
+        default=4, description="MEET_ARCHIVE_MAX_TRANSFERS: Drive → S3 transfers at once"
+    )
+    part_size_mib: int = Field(default=8, description="multipart part size")
+    part_concurrency: int = Field(default=2, description="parts in flight per transfer")
+
+    def get_client(self) -> S3Client:
+        return s3_client(
+            self.endpoint_url,
+            access_key_id=self.aws_access_key_id,
+            secret_access_key=self.aws_secret_access_key,
+            region_name=self.region_name,
+            max_attempts=self.max_attempts,
+            max_pool_connections=max(16, self.max_transfers * 4),
+        )
+
+    def policy(self) -> ArchivePolicy:
+        return ArchivePolicy(
+            mode=self.object_lock_mode,
+            retention_days=self.retention_days,
+            legal_hold=self.legal_hold,
+            allow_unlocked_bucket=self.allow_unlocked_bucket,
+        )
+
+    def writer(self, client: S3Client | None = None) -> ArchiveWriter:
+        """A writer for the bucket; raises ArchiveError if it has no Object Lock and that is
+        not explicitly allowed."""
+        return ArchiveWriter(
+            client or self.get_client(),
+            self.bucket,
+            self.policy(),
+            part_size=self.part_size_mib * 2**20,
+            max_concurrency=self.part_concurrency,
+        )
+
+
+class ClockResource(dg.ConfigurableResource):
+    """What time it is for meeting windows.
+
+    Against the Google Workspace emulator, its clock (which the sandbox can advance) is the
+    truth, read from ``/_emulator/clock``; otherwise the system clock.
+    """
+
+    emulator_url: str | None = Field(default=None, description="follow this emulator's clock")
+
+    def now(self) -> datetime:
+        if not self.emulator_url:
+            return datetime.now(UTC)
+        url = self.emulator_url.rstrip("/") + "/_emulator/clock"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - configured URL
+                moment = parse_time(json.loads(answer.read())["now"])
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:  # not the emulator: a proxy in front of Google
+                return datetime.now(UTC)
+            raise
+        if moment is None:
+            raise RuntimeError(f"{url} gave no time")
+        return moment
+
+
+class PolicyResource(dg.ConfigurableResource):
+    """Meeting windows, sensor bounds and archive retry backoff (see meet_pipeline.settings)."""
+
+    lead_minutes: int = 15
+    not_held_grace_minutes: int = 30
+    rejoin_gap_minutes: int = 10
+    artifact_wait_minutes: int = 120
+    archive_retry_minutes: float = 5
+    meetings_per_tick: int = 25
+
+    def window(self) -> WindowPolicy:
+        return WindowPolicy(
+            lead=timedelta(minutes=self.lead_minutes),
+            grace=timedelta(minutes=self.not_held_grace_minutes),
+            rejoin_gap=timedelta(minutes=self.rejoin_gap_minutes),
+            artifact_wait=timedelta(minutes=self.artifact_wait_minutes),
+        )
+
+    def retry_after(self) -> timedelta:
+        return timedelta(minutes=self.archive_retry_minutes)
+
+    @classmethod
+    def from_settings(cls, pipeline: PipelineSettings) -> PolicyResource:
+        minutes = lambda delta: int(delta.total_seconds() // 60)  # noqa: E731
+        return cls(
+            lead_minutes=minutes(pipeline.window.lead),
+            not_held_grace_minutes=minutes(pipeline.window.grace),
+            rejoin_gap_minutes=minutes(pipeline.window.rejoin_gap),
+            artifact_wait_minutes=minutes(pipeline.window.artifact_wait),
+            archive_retry_minutes=pipeline.retry_after.total_seconds() / 60,
+            meetings_per_tick=pipeline.meetings_per_tick,
+        )
+
+
+def build_resources(settings: Settings, pipeline: PipelineSettings) -> dict[str, Any]:
+    """The resources of the code location, from the environment's settings."""
+    return {
+        "database": DatabaseResource(url=settings.database_url),
+        "google": GoogleResource(
+            endpoint=settings.google_endpoint,
+            credentials_file=str(settings.google_credentials_file)
+            if settings.google_credentials_file
+            else None,
+            subject=settings.google_subject,
+            calendar_id=settings.google_calendar_id,
+            deadline_seconds=settings.google_deadline_seconds,
+        ),
+        "s3": ArchiveResource(
+            endpoint_url=settings.s3_endpoint_url,
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            object_lock_mode=settings.object_lock_mode,
+            retention_days=settings.retention_days,
+            legal_hold=pipeline.legal_hold,
+            allow_unlocked_bucket=settings.allow_unlocked_bucket,
+            max_transfers=pipeline.max_transfers,
+        ),
+        "clock": ClockResource(emulator_url=settings.google_endpoint),
+        "policy": PolicyResource.from_settings(pipeline),
+    }

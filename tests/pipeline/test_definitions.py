@@ -1,0 +1,159 @@
+"""The code location loads and validates like CI and `dagster dev` load it, with the
+shape the data team sees in the UI; the instance configs are valid Dagster configs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from meet_pipeline.definitions import build_definitions, defs
+from meet_pipeline.home import prepare_dagster_home
+from meet_pipeline.policy import ARCHIVE_JOB, GOOGLE_POOL, HARVEST_JOB, OWNERS, RETRY_POLICY
+from tests.databases import ENGINES, temporary_database
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGSTER = Path(sys.executable).with_name("dagster")
+
+
+def test_dagster_definitions_validate_passes_on_the_workspace(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "DAGSTER_"))}
+    env.update(MEET_HOME=str(tmp_path), DAGSTER_HOME=str(prepare_dagster_home(tmp_path)))
+    result = subprocess.run(
+        [str(DAGSTER), "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All code locations passed validation" in result.stdout + result.stderr
+
+
+def test_assets_carry_groups_kinds_owners_pools_and_descriptions() -> None:
+    graph = defs.resolve_asset_graph()
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    assert set(specs) == {
+        "conference_records",
+        "attendance",
+        "archived_recordings",
+        "archived_transcripts",
+    }
+    assert specs["conference_records"].kinds == {"google", "postgres"}
+    assert specs["archived_recordings"].kinds == {"google", "s3", "postgres"}
+    assert specs["archived_transcripts"].kinds == {"google", "s3", "postgres"}
+    for spec in specs.values():
+        assert spec.owners == OWNERS and spec.description and spec.partitions_def is not None
+        assert spec.group_name in ("meetings", "archive")
+    pools = {key.to_user_string(): graph.get(key).pools for key in graph.get_all_asset_keys()}
+    assert pools["archived_recordings"] == {GOOGLE_POOL} and pools["conference_records"] == {
+        GOOGLE_POOL
+    }
+    assert pools["attendance"] in (set(), None, frozenset())
+
+
+def test_jobs_apply_the_retry_policy_and_sensors_are_on() -> None:
+    repository = defs.get_repository_def()
+    for name in (ARCHIVE_JOB, HARVEST_JOB):
+        assert repository.get_job(name).op_retry_policy == RETRY_POLICY
+    sensors = {s.name: s for s in repository.sensor_defs}
+    assert {"provisioning_sensor", "conference_sensor", "archive_sensor"} <= set(sensors)
+    for name in (
+        "provisioning_sensor",
+        "conference_sensor",
+        "archive_sensor",
+        "meetings_automation",
+    ):
+        assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensors["archive_sensor"].job_name == ARCHIVE_JOB
+    assert repository.get_schedule_def("harvest_yesterday").job_name == HARVEST_JOB
+
+
+def test_resources_follow_the_settings(tmp_path: Path) -> None:
+    from meet_core.settings import Settings
+    from meet_pipeline.settings import PipelineSettings
+
+    env = {
+        "MEET_HOME": str(tmp_path),
+        "MEET_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "MEET_S3_BUCKET": "b-1",
+        "MEET_OBJECT_LOCK_MODE": "GOVERNANCE",
+        "MEET_RETENTION_DAYS": "12",
+        "MEET_ARCHIVE_MAX_TRANSFERS": "7",
+        "MEET_LEGAL_HOLD": "yes",
+        "MEET_NOT_HELD_GRACE_MINUTES": "45",
+    }
+    resources = (
+        build_definitions(Settings.from_env(env), PipelineSettings.from_env(env)).resources or {}
+    )
+    s3 = resources["s3"]
+    assert (
+        s3.endpoint_url,
+        s3.bucket,
+        s3.object_lock_mode,
+        s3.retention_days,
+        s3.max_transfers,
+        s3.legal_hold,
+    ) == ("http://127.0.0.1:9", "b-1", "GOVERNANCE", 12, 7, True)
+    assert resources["policy"].window().grace.total_seconds() == 45 * 60
+    assert resources["database"].url == f"sqlite:///{tmp_path / 'meet.db'}"
+
+
+def test_dagster_home_is_prepared_under_meet_home_and_kept(tmp_path: Path) -> None:
+    home = prepare_dagster_home(tmp_path)
+    assert home == tmp_path / "dagster"
+    assert (home / "dagster.yaml").read_text() == (ROOT / "dagster.yaml").read_text()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    assert prepare_dagster_home(tmp_path) == home
+    assert (
+        home / "dagster.yaml"
+    ).read_text() == "telemetry:\n  enabled: false\n"  # an operator's file stays
+    with dg.DagsterInstance.from_config(str(prepare_dagster_home(tmp_path / "other"))) as instance:
+        assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
+        assert instance.run_retries_enabled
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert str(instance.root_directory) == str(tmp_path / "other" / "dagster")
+
+
+@pytest.mark.skipif("postgresql" not in ENGINES, reason="PostgreSQL half only")
+def test_the_deploy_instance_config_runs_on_postgres(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "dagster-home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
+    with temporary_database("postgresql", tmp_path) as url:
+        parts = make_url(url)
+        monkeypatch.setenv("DAGSTER_PG_HOST", parts.host or "127.0.0.1")
+        monkeypatch.setenv("DAGSTER_PG_PORT", str(parts.port or 5432))
+        monkeypatch.setenv("DAGSTER_PG_USER", parts.username or os.environ.get("USER", "postgres"))
+        monkeypatch.setenv("DAGSTER_PG_PASSWORD", parts.password or "")
+        monkeypatch.setenv("DAGSTER_PG_DB", parts.database or "")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert instance.run_retries_max_retries == 3
+            assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
+            assert instance.get_runs() == []
+        engine = create_engine(url.replace("postgresql+psycopg", "postgresql+psycopg"))
+        with engine.connect() as conn:
+            tables = set(
+                conn.execute(
+                    text("select tablename from pg_tables where schemaname='public'")
+                ).scalars()
+            )
+        engine.dispose()
+        assert {"runs", "event_logs", "jobs"} <= tables
+
+
+def test_workspace_files_point_at_the_code_location() -> None:
+    local = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    assert local["load_from"][0]["python_module"]["module_name"] == "meet_pipeline.definitions"
+    remote = yaml.safe_load((ROOT / "deploy" / "workspace.yaml").read_text())
+    assert remote["load_from"][0]["grpc_server"]["location_name"] == "meet-archive"
