@@ -95,6 +95,7 @@ def graphql(ui: str, query: str) -> dict[str, Any]:
     return dict(body["data"])
 
 
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 SENSOR_TICKS = """
 { sensorOrError(sensorSelector: {repositoryName: "__repository__",
     repositoryLocationName: "meet-archive", sensorName: "%s"}) {
@@ -183,6 +184,11 @@ def test_separate_processes_on_postgres(tmp_path: Path) -> None:
             assert state["status"] == "RUNNING"
             assert any(t["status"] in ("SUCCESS", "SKIPPED") for t in state["ticks"]), sensor
             assert not any(t["status"] == "FAILURE" for t in state["ticks"]), sensor
-        runs = graphql(ui, RUNS)["runsOrError"]["results"]
+        deadline = time.monotonic() + 240
+        while True:  # runs queued by the last ticks finish (with nothing left to do)
+            runs = graphql(ui, RUNS)["runsOrError"]["results"]
+            if all(r["status"] in TERMINAL for r in runs) or time.monotonic() > deadline:
+                break
+            time.sleep(2)
         archive_runs = [r for r in runs if r["jobName"] == "archive_day"]
         assert archive_runs and all(r["status"] == "SUCCESS" for r in archive_runs), runs
