@@ -9,8 +9,15 @@ import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, YamlRenderPlugin
+from litestar.openapi.plugins import (
+    JsonRenderPlugin,
+    ScalarRenderPlugin,
+    SwaggerRenderPlugin,
+    YamlRenderPlugin,
+)
 from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
 
 from meet_api.config import ApiConfig
 from meet_api.domain.auth.middleware import ApiKeyAuthMiddleware
@@ -63,7 +70,28 @@ def _openapi() -> OpenAPIConfig:
             }
         ),
         security=[{"BearerApiKey": []}],
-        render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin(), YamlRenderPlugin()],
+        # Swagger UI first (served at /schema) from files shipped in a Python package, so
+        # the docs work offline, as in the sandbox; Scalar (/schema/scalar) loads from a CDN.
+        render_plugins=[
+            SwaggerRenderPlugin(
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f'<link rel="icon" type="image/png" href="{DOCS_ASSETS}/favicon-32x32.png">',
+            ),
+            ScalarRenderPlugin(),
+            JsonRenderPlugin(),
+            YamlRenderPlugin(),
+        ],
+    )
+
+
+DOCS_ASSETS = "/schema/assets"
+
+
+def _docs_assets() -> Any:
+    return create_static_files_router(
+        path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False, name="docs-assets"
     )
 
 
@@ -93,7 +121,7 @@ def create_app(
         engine.dispose()
 
     return MeetArchiveApi(
-        route_handlers=[MeetingController, SystemController],
+        route_handlers=[MeetingController, SystemController, _docs_assets()],
         middleware=[ApiKeyAuthMiddleware()],
         plugins=[problem_plugin()],
         openapi_config=_openapi(),

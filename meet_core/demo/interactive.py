@@ -40,8 +40,12 @@ def _wait_http(url: str, what: str, timeout: float = 120) -> None:
     raise RuntimeError(f"{what} did not come up at {url}")
 
 
+# The daemon ticks each sensor at most this often; short, so the story plays in minutes.
+DEMO_SENSOR_INTERVAL_SECONDS = "10"
+
+
 def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
-    for name, value in DEMO_PIPELINE_ENV.items():
+    for name, value in {**DEMO_PIPELINE_ENV, "MEET_SENSOR_INTERVAL_SECONDS": DEMO_SENSOR_INTERVAL_SECONDS}.items():
         os.environ.setdefault(name, value)
     stack = start_stack()
     children: list[subprocess.Popen[bytes]] = []
@@ -62,12 +66,19 @@ def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
             service = create_key(session, name="demo-xoma", role="service", client="xoma-demo", actor="demo")
         engine.dispose()
 
-        def spawn(*argv: str) -> None:
-            children.append(subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True))
+        logs = settings.home / "logs"
+        logs.mkdir(exist_ok=True)
 
-        spawn(str(BIN / "meet-archive"), "api", "--host", "127.0.0.1", "--port", str(api_port))
-        spawn(str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(ui_port), "-w", str(ROOT / "workspace.yaml"))
-        spawn(str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml"))
+        def spawn(name: str, *argv: str) -> None:
+            # Each process logs to its own file so that the demo's own story stays readable.
+            out = (logs / f"{name}.log").open("ab")
+            children.append(subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True,
+                                             stdout=out, stderr=subprocess.STDOUT))
+
+        spawn("api", str(BIN / "meet-archive"), "api", "--host", "127.0.0.1", "--port", str(api_port))
+        spawn("dagster-webserver", str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(ui_port),
+              "-w", str(ROOT / "workspace.yaml"))
+        spawn("dagster-daemon", str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml"))
         api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
         _wait_http(api_url + "/health/live", "the API")
         _wait_http(ui_url + "/server_info", "the Dagster UI")
@@ -77,9 +88,11 @@ def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
         _say(f"Dagster UI:   {ui_url}")
         _say(f"admin key:    {admin.plaintext}")
         _say(f"service key:  {service.plaintext}")
+        _say(f"logs:         {logs}")
 
         def wait_for_sensors() -> None:
-            time.sleep(75)  # the daemon ticks each sensor at most once a minute
+            # Three sensor intervals: one tick to see the change, one for what it launched.
+            time.sleep(3 * int(os.environ["MEET_SENSOR_INTERVAL_SECONDS"]))
 
         with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {service.plaintext}"},
                           timeout=60) as api:

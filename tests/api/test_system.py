@@ -199,3 +199,17 @@ def test_openapi_documents_auth_and_problems(api: Api) -> None:
     assert {"201", "202", "409", "413", "415", "422"} <= set(create["responses"])
     assert create["requestBody"]["content"]["application/json"]["schema"]
     assert httpx.get(api.base_url + "/schema").status_code == 200
+
+
+def test_docs_page_works_offline(api: Api) -> None:
+    """The docs UI loads only files the API itself serves (no CDN), without a key."""
+    page = httpx.get(api.base_url + "/schema")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/schema/assets/") for a in assets), assets
+    for asset in assets:
+        answer = httpx.get(api.base_url + asset)
+        assert answer.status_code == 200 and len(answer.content) > 100, asset
+    # No way out of the assets folder (encoded so that the client does not normalise it).
+    escape = httpx.get(api.base_url + "/schema/assets/%2e%2e/%2e%2e/__init__.py")
+    assert escape.status_code in (400, 404)
