@@ -90,7 +90,8 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     with _session(settings) as session:
         report = verify_everything(
             session, lambda: s3_client(settings), ArchivePolicy.from_settings(settings),
-            bucket=settings.s3_bucket, prefix=settings.s3_prefix, sample=None if args.all else args.sample,
+            bucket=settings.s3_bucket, prefix=settings.s3_prefix,
+            sample=None if args.all else args.sample,
             s3_configured=settings.s3_endpoint_url is not None,
         )
     print("\n".join(report.lines()))
@@ -166,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_key_revoke)
 
     audit = commands.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
-    verify = audit.add_parser("verify", help="verify the audit chain, its digests and archived objects")
+    verify = audit.add_parser("verify", help="verify the audit chain, digests and archived objects")
     which = verify.add_mutually_exclusive_group()
     which.add_argument("--sample", type=_positive, default=20, metavar="N",
                        help="re-hash N archived objects chosen at random (default 20)")

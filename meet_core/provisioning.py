@@ -36,6 +36,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.audit import append_event
+from meet_core.compliance.outbox import enqueue_event
 from meet_core.db.models import Meeting, MeetingStatus
 from meet_core.db.types import utcnow
 from meet_core.google.errors import (
@@ -349,6 +350,13 @@ def _finish(
             meeting_code=meeting.meeting_code,
             auto_recording=True,
             auto_transcription=True,
+        )
+        enqueue_event(
+            session,
+            "meeting.scheduled",
+            {"meeting_id": snap.id, "external_id": meeting.external_id, "meet_uri": meeting.meet_uri,
+             "meeting_code": meeting.meeting_code, "calendar_event_id": event.id},
+            dedupe_key=f"meeting.scheduled:{snap.id}",
         )
         return ProvisionOutcome(
             snap.id,

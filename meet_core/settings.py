@@ -79,7 +79,9 @@ def _webhook_secret(env: Mapping[str, str]) -> str:
     if env.get("MEET_WEBHOOK_URL", "").strip() and not secret:
         raise SettingsError("MEET_WEBHOOK_SECRET: required when MEET_WEBHOOK_URL is set")
     if secret and len(secret) < 16:
-        raise SettingsError(f"MEET_WEBHOOK_SECRET: must be at least 16 characters, got {len(secret)}")
+        raise SettingsError(
+            f"MEET_WEBHOOK_SECRET: must be at least 16 characters, got {len(secret)}"
+        )
     return secret
 
 
@@ -160,8 +162,12 @@ class Settings:
             allow_unlocked_bucket=_bool(env, "MEET_ALLOW_UNLOCKED_BUCKET", False),
             idempotency_ttl_hours=_int(env, "MEET_IDEMPOTENCY_TTL_HOURS", 24, 1, 24 * 30),
             google_deadline_seconds=_int(env, "MEET_GOOGLE_DEADLINE_SECONDS", 30, 1, 3600),
-            compliance_archive_sla_minutes=_int(env, "MEET_COMPLIANCE_ARCHIVE_SLA_MINUTES", 1440, 1, 30 * 24 * 60),
-            compliance_recording_wait_minutes=_int(env, "MEET_COMPLIANCE_RECORDING_WAIT_MINUTES", 180, 1, 7 * 24 * 60),
+            compliance_archive_sla_minutes=_int(
+                env, "MEET_COMPLIANCE_ARCHIVE_SLA_MINUTES", 1440, 1, 30 * 24 * 60
+            ),
+            compliance_recording_wait_minutes=_int(
+                env, "MEET_COMPLIANCE_RECORDING_WAIT_MINUTES", 180, 1, 7 * 24 * 60
+            ),
             compliance_expiry_margin_days=_int(env, "MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS", 7, 1, 29),
             webhook_url=_url(env, "MEET_WEBHOOK_URL", ("http", "https")),
             webhook_secret=_webhook_secret(env),

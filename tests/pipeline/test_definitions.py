@@ -46,13 +46,17 @@ def test_assets_carry_groups_kinds_owners_pools_and_descriptions() -> None:
         "attendance",
         "archived_recordings",
         "archived_transcripts",
+        "compliance_ledger",
+        "compliance_attestation",
+        "compliance_report",
+        "audit_digest",
     }
     assert specs["conference_records"].kinds == {"google", "postgres"}
     assert specs["archived_recordings"].kinds == {"google", "s3", "postgres"}
     assert specs["archived_transcripts"].kinds == {"google", "s3", "postgres"}
     for spec in specs.values():
         assert spec.owners == OWNERS and spec.description and spec.partitions_def is not None
-        assert spec.group_name in ("meetings", "archive")
+        assert spec.group_name in ("meetings", "archive", "compliance")
     pools = {key.to_user_string(): graph.get(key).pools for key in graph.get_all_asset_keys()}
     assert pools["archived_recordings"] == {GOOGLE_POOL} and pools["conference_records"] == {
         GOOGLE_POOL

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from meet_core.archive import ArchivedObject
 from meet_core.audit import append_event
+from meet_core.compliance.outbox import enqueue_event
 from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, ManifestState
 from meet_core.google import Recording, Transcript
 
@@ -291,6 +292,16 @@ def mark_archived(
             "already_existed": stored.already_existed,
         },
     )
+    if row.kind == ArtifactKind.RECORDING:
+        # XOMA hears of it in the same transaction that records it (the outbox pattern).
+        enqueue_event(
+            session,
+            "recording.archived",
+            {"meeting_id": row.meeting_id, "artifact": row.artifact_name, "uri": stored.uri,
+             "version_id": stored.version_id, "sha256": stored.sha256_hex, "size": stored.size,
+             "retain_until": stored.retain_until.isoformat() if stored.retain_until else None},
+            dedupe_key=f"recording.archived:{row.artifact_name}",
+        )
     return True
 
 

@@ -15,10 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from meet_core.audit import append_event
+from meet_core.compliance.outbox import enqueue_event
 from meet_core.db.models import (
     ConferenceParticipant,
     ConferenceRecord,
     Meeting,
+    MeetingStatus,
     ParticipantSession,
 )
 from meet_core.meetings_state import (
@@ -243,4 +245,12 @@ def _move_status(
             ),
         },
     )
+    if target in (MeetingStatus.FINISHED, MeetingStatus.NOT_HELD):
+        enqueue_event(
+            session,
+            f"meeting.{target.value}",
+            {"meeting_id": meeting.id, "external_id": meeting.external_id, "status": target.value,
+             "observed_at": now.isoformat()},
+            dedupe_key=f"meeting.{target.value}:{meeting.id}",
+        )
     return previous, target.value

@@ -1,0 +1,239 @@
+"""The daily compliance report: the day's ledger as CSV and Parquet, and a self-contained
+HTML page (totals, compliance rate over time as an inline SVG chart, open violations),
+written to S3 under Object Lock.
+
+Keys carry a short content hash (``reports/<day>/compliance-<day>-<sha12>.<ext>``): a
+re-run with the same content finds its object, a day whose verdicts changed gets a new
+object beside the old one, and nothing is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from html import escape
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meet_core.archive import ArchivedObject, ArchiveWriter, object_key
+from meet_core.compliance.chart import rate_chart
+from meet_core.compliance.facts import day_bounds
+from meet_core.db.models import (
+    ComplianceDailySummary,
+    ComplianceViolation,
+    LedgerEntry,
+    Meeting,
+    ViolationReason,
+    ViolationState,
+)
+
+HISTORY_DAYS = 30
+LISTED_VIOLATIONS = 200
+LEDGER_COLUMNS = [c.name for c in LedgerEntry.__table__.columns]
+TIME_COLUMNS = [c.name for c in LedgerEntry.__table__.columns if c.type.python_type is datetime]
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "html": "text/html; charset=utf-8",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenViolation:
+    violation_id: int
+    external_id: str
+    title: str
+    partition_date: str
+    reason: str
+    detail: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    day: str
+    generated_at: datetime
+    summary: ComplianceDailySummary | None
+    history: list[tuple[str, float | None]]
+    open_violations: list[OpenViolation]
+    open_violation_count: int
+    ledger: pd.DataFrame
+
+
+def gather(session: Session, day: str, now: datetime) -> ReportData:
+    day_bounds(day)  # validates
+    first = (date.fromisoformat(day) - timedelta(days=HISTORY_DAYS - 1)).isoformat()
+    summaries = {
+        s.partition_date: s
+        for s in session.scalars(
+            select(ComplianceDailySummary).where(
+                ComplianceDailySummary.partition_date >= first,
+                ComplianceDailySummary.partition_date <= day,
+            )
+        )
+    }
+    days = [
+        (date.fromisoformat(first) + timedelta(days=i)).isoformat() for i in range(HISTORY_DAYS)
+    ]
+    history = [(d, summaries[d].compliance_rate if d in summaries else None) for d in days]
+    v = ComplianceViolation
+    open_query = (
+        select(
+            v.id,
+            Meeting.external_id,
+            Meeting.title,
+            v.partition_date,
+            v.reason,
+            v.detail,
+            v.opened_at,
+        )
+        .join(Meeting, Meeting.id == v.meeting_id)
+        .where(v.state == ViolationState.OPEN)
+    )
+    listed = [
+        OpenViolation(*row)
+        for row in session.execute(
+            open_query.order_by(v.partition_date.desc(), v.id).limit(LISTED_VIOLATIONS)
+        )
+    ]
+    count = len(session.scalars(select(v.id).where(v.state == ViolationState.OPEN)).all())
+    rows = session.execute(
+        select(*[LedgerEntry.__table__.c[name] for name in LEDGER_COLUMNS])
+        .where(LedgerEntry.partition_date == day)
+        .order_by(LedgerEntry.scheduled_start, LedgerEntry.meeting_id)
+    ).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=LEDGER_COLUMNS)
+    for name in TIME_COLUMNS:
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    return ReportData(day, now, summaries.get(day), history, listed, count, frame)
+
+
+def render_csv(data: ReportData) -> bytes:
+    frame = data.ledger.copy()
+    for name in TIME_COLUMNS:
+        frame[name] = frame[name].map(lambda t: t.isoformat() if pd.notna(t) else "")
+    return frame.to_csv(index=False, lineterminator="\n").encode()
+
+
+def render_parquet(data: ReportData) -> bytes:
+    table = pa.Table.from_pandas(data.ledger, preserve_index=False)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+_STYLE = """
+body{font-family:-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:32px;
+color:#1f2328;background:#fff}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px}
+.meta{color:#57606a;font-size:13px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin-top:16px}
+.card{border:1px solid #d0d7de;border-radius:8px;padding:10px 16px;min-width:110px}
+.card b{display:block;font-size:26px}
+.card span{color:#57606a;font-size:12px;text-transform:uppercase}
+.bad b{color:#cf222e}.good b{color:#1a7f37}.wait b{color:#9a6700}
+table{border-collapse:collapse;font-size:13px;width:100%}
+th,td{border-bottom:1px solid #d8dee4;padding:6px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.num{text-align:right}
+"""
+
+
+def _card(label: str, value: object, tone: str = "") -> str:
+    return f'<div class="card {tone}"><b>{escape(str(value))}</b><span>{escape(label)}</span></div>'
+
+
+def render_html(data: ReportData) -> bytes:
+    s = data.summary
+    rate = f"{s.compliance_rate * 100:.1f}%" if s and s.compliance_rate is not None else "n/a"
+    cards = "".join(
+        [
+            _card("meetings", s.meetings if s else 0),
+            _card("held", s.held if s else 0),
+            _card("not held", s.not_held if s else 0),
+            _card("cancelled", s.cancelled if s else 0),
+            _card("compliant", s.compliant if s else 0, "good"),
+            _card("pending", s.pending if s else 0, "wait"),
+            _card("violations", s.violation if s else 0, "bad" if s and s.violation else "good"),
+            _card("compliance rate", rate, "bad" if s and s.violation else "good"),
+            _card(
+                "open violations (all days)",
+                data.open_violation_count,
+                "bad" if data.open_violation_count else "good",
+            ),
+        ]
+    )
+    reasons = "".join(
+        f"<tr><td>{escape(r.value)}</td><td class=num>{getattr(s, r.value) if s else 0}</td></tr>"
+        for r in ViolationReason
+    )
+    violations = (
+        "".join(
+            f"<tr><td>{v.violation_id}</td><td>{escape(v.partition_date)}</td><td>{escape(v.external_id)}</td>"
+            f"<td>{escape(v.title)}</td><td>{escape(v.reason)}</td><td>{escape(v.detail)}</td>"
+            f"<td>{v.opened_at:%Y-%m-%d %H:%M}</td></tr>"
+            for v in data.open_violations
+        )
+        or '<tr><td colspan="7">No open violations.</td></tr>'
+    )
+    more = (
+        (
+            f'<p class="meta">Showing {len(data.open_violations)} of {data.open_violation_count}; '
+            "query compliance_open_violations for all.</p>"
+        )
+        if data.open_violation_count > len(data.open_violations)
+        else ""
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Compliance report {escape(data.day)}</title>
+<style>{_STYLE}</style></head><body>
+<h1>Meeting compliance report &mdash; {escape(data.day)} (UTC)</h1>
+<p class="meta">Generated {data.generated_at:%Y-%m-%d %H:%M:%S} UTC by meet-archive.
+The ledger of the day is
+attached as CSV and Parquet beside this page.</p>
+<div class="cards">{cards}</div>
+<h2>Compliance rate, last {HISTORY_DAYS} days</h2>
+{rate_chart(data.history)}
+<h2>Violations of the day by reason</h2>
+<table><tr><th>reason</th><th>meetings</th></tr>{reasons}</table>
+<h2>Open violations</h2>{more}
+<table><tr><th>id</th><th>day</th><th>meeting (XOMA id)</th><th>title</th><th>reason</th>
+<th>detail</th><th>opened (UTC)</th></tr>
+{violations}</table>
+</body></html>
+"""
+    return page.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedReport:
+    objects: dict[str, ArchivedObject]  # by extension
+    html_url: str | None  # a presigned link (7 days) to the HTML page
+
+
+def publish(writer: ArchiveWriter, data: ReportData, *, prefix: str) -> PublishedReport:
+    rendered = {"csv": render_csv(data), "parquet": render_parquet(data), "html": render_html(data)}
+    objects = {}
+    for ext, body in rendered.items():
+        sha = hashlib.sha256(body).hexdigest()
+        key = object_key(prefix, "reports", data.day, f"compliance-{data.day}-{sha[:12]}.{ext}")
+        objects[ext] = writer.archive_stream(
+            key,
+            [body],
+            expected_size=len(body),
+            expected_sha256=sha,
+            content_type=CONTENT_TYPES[ext],
+            metadata={"report-day": data.day},
+        )
+    html = objects["html"]
+    url = writer.client.generate_presigned_url(
+        "get_object",
+        Params={"Bucket": html.bucket, "Key": html.key, "VersionId": html.version_id},
+        ExpiresIn=7 * 24 * 3600,
+    )
+    return PublishedReport(objects, url)

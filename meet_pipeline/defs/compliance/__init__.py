@@ -1,0 +1,1 @@
+"""Compliance area: ledger, attestation, report, audit digests, checks, webhooks."""

@@ -1,0 +1,76 @@
+"""Compliance area: ledger, attestation, report, audit digests, their checks, webhook
+delivery and run-failure notifications (docs/compliance.md)."""
+
+import dagster as dg
+
+from meet_core.settings import Settings
+from meet_pipeline.defs.compliance.assets import (
+    audit_digest,
+    compliance_attestation,
+    compliance_ledger,
+    compliance_report,
+)
+from meet_pipeline.defs.compliance.checks import (
+    audit_chain_verifies,
+    held_meetings_recorded,
+    manifest_objects_in_s3,
+    no_conference_near_expiry_unharvested,
+)
+from meet_pipeline.defs.compliance.resources import ComplianceResource, build_compliance_resources
+from meet_pipeline.defs.compliance.schedules import (
+    DIGEST_JOB,
+    LEDGER_JOB,
+    REPORT_JOB,
+    audit_digest_schedule,
+    compliance_ledger_schedule,
+    compliance_report_schedule,
+)
+from meet_pipeline.defs.compliance.sensors import (
+    run_failure_webhook_sensor,
+    webhook_delivery_sensor,
+)
+from meet_pipeline.policy import RETRY_POLICY
+
+ASSETS = [compliance_ledger, compliance_attestation, compliance_report, audit_digest]
+CHECKS = [
+    held_meetings_recorded,
+    manifest_objects_in_s3,
+    no_conference_near_expiry_unharvested,
+    audit_chain_verifies,
+]
+
+ledger_job = dg.define_asset_job(
+    LEDGER_JOB,
+    selection=dg.AssetSelection.assets(compliance_ledger, compliance_attestation),
+    op_retry_policy=RETRY_POLICY,
+    description=(
+        "Judge one day: ledger, violations, summary, checks; "
+        "attest the day if every held meeting is recorded."
+    ),
+)
+report_job = dg.define_asset_job(
+    REPORT_JOB,
+    selection=dg.AssetSelection.assets(compliance_report),
+    op_retry_policy=RETRY_POLICY,
+    description="Publish one day's compliance report to S3.",
+)
+digest_job = dg.define_asset_job(
+    DIGEST_JOB,
+    selection=dg.AssetSelection.assets(audit_digest),
+    op_retry_policy=RETRY_POLICY,
+    description="Digest the audit chain's new segment into S3.",
+)
+
+
+def build_defs(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[ledger_job, report_job, digest_job],
+        schedules=[compliance_ledger_schedule, compliance_report_schedule, audit_digest_schedule],
+        sensors=[webhook_delivery_sensor, run_failure_webhook_sensor],
+        resources=build_compliance_resources(settings),
+    )
+
+
+__all__ = ["ASSETS", "CHECKS", "ComplianceResource", "build_defs"]
