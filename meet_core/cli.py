@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from meet_core.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -42,7 +46,7 @@ def _db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if current == head_revision() else 1
 
 
-def _session(settings: Settings):  # type: ignore[no-untyped-def]
+def _session(settings: Settings) -> Session:
     from meet_core.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))()

@@ -354,8 +354,13 @@ def _finish(
         enqueue_event(
             session,
             "meeting.scheduled",
-            {"meeting_id": snap.id, "external_id": meeting.external_id, "meet_uri": meeting.meet_uri,
-             "meeting_code": meeting.meeting_code, "calendar_event_id": event.id},
+            {
+                "meeting_id": snap.id,
+                "external_id": meeting.external_id,
+                "meet_uri": meeting.meet_uri,
+                "meeting_code": meeting.meeting_code,
+                "calendar_event_id": event.id,
+            },
             dedupe_key=f"meeting.scheduled:{snap.id}",
         )
         return ProvisionOutcome(

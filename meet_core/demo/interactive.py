@@ -72,7 +72,7 @@ def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
         def spawn(name: str, *argv: str) -> None:
             # Each process logs to its own file so that the demo's own story stays readable.
             out = (logs / f"{name}.log").open("ab")
-            children.append(subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True,
+            children.append(subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True,  # noqa: S603 - our own programs
                                              stdout=out, stderr=subprocess.STDOUT))
 
         spawn("api", str(BIN / "meet-archive"), "api", "--host", "127.0.0.1", "--port", str(api_port))

@@ -8,7 +8,7 @@ from meet_core.db.engine import make_engine
 from meet_core.db.models import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url: str = config.get_main_option("sqlalchemy.url") or ""
 if not url:
     from meet_core.settings import get_settings
 
