@@ -10,6 +10,7 @@ from typing import Any
 
 from meet_core.settings import EMULATOR_SERVICE_ACCOUNT, Settings
 
+
 @dataclass
 class Stack:
     """The environment every demo process uses, and what was started to serve it."""
