@@ -29,6 +29,7 @@ DEMO_PIPELINE_ENV = {
     "MEET_REJOIN_GAP_MINUTES": "5",
     "MEET_ARTIFACT_WAIT_MINUTES": "60",
     "MEET_ARCHIVE_RETRY_MINUTES": "0",
+    "MEET_COMPLIANCE_RECORDING_WAIT_MINUTES": "30",
 }
 
 
@@ -137,15 +138,12 @@ class InProcessPipeline:
                 launched += 1
         return launched
 
-    def materialize_group(self, group: str, partition: str) -> bool:
-        dg = self._dg
-        assets = [a for a in self.definitions.assets or []
-                  if isinstance(a, dg.AssetsDefinition) and group in a.group_names_by_key.values()]
-        if not assets:
-            return False
-        result = dg.materialize(assets, partition_key=partition, instance=self.instance,
-                                resources=dict(self.definitions.resources or {}), raise_on_error=False)
-        return bool(result.success)
+    def run_job(self, name: str, partition: str | None = None) -> bool:
+        """What a schedule would launch: one run of a job, in this process."""
+        job = self.definitions.resolve_job_def(name)
+        outcome = job.execute_in_process(instance=self.instance, partition_key=partition, raise_on_error=False)
+        self.runs["succeeded" if outcome.success else "failed"] += 1
+        return bool(outcome.success)
 
 
 def run_headless(home: Path | None = None) -> dict[str, Any]:
