@@ -108,6 +108,14 @@ def start_create(
                         return seen
                 duplicate = _duplicate_external_id(session, principal.client_id, new.external_id)
                 if duplicate is not None:
+                    # On PostgreSQL (read committed) a concurrent first request may have
+                    # committed between the two reads: its meeting and idempotency record
+                    # commit together, so look for the record again before calling it a
+                    # duplicate.
+                    if key is not None:
+                        seen = idempotency.existing(session, principal.client_id, key, request_hash, now)
+                        if seen is not None:
+                            return seen
                     raise duplicate
                 meeting = Meeting(
                     client_id=principal.client_id,
