@@ -6,20 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from meet_core.settings import Settings, SettingsError
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise SettingsError(f"{name}: must be between {minimum} and {maximum}, got {value}")
-    return value
+from meet_core.settings import Settings, env_int
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +29,11 @@ class ApiConfig:
     def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> ApiConfig:
         env = os.environ if env is None else env
         return cls(
-            rate_limit_per_minute=_int(env, "MEET_API_RATE_LIMIT", 600, 1, 1_000_000),
-            max_body_bytes=_int(env, "MEET_API_MAX_BODY_BYTES", 256 * 1024, 1024, 16 * 1024 * 1024),
-            provisioning_threads=_int(env, "MEET_API_PROVISIONING_THREADS", 16, 1, 32),
+            rate_limit_per_minute=env_int(env, "MEET_API_RATE_LIMIT", 600, 1, 1_000_000),
+            max_body_bytes=env_int(env, "MEET_API_MAX_BODY_BYTES", 256 * 1024, 1024, 16 * 1024 * 1024),
+            provisioning_threads=env_int(env, "MEET_API_PROVISIONING_THREADS", 16, 1, 32),
             provisioning_deadline_seconds=float(
-                _int(
+                env_int(
                     env,
                     "MEET_API_PROVISION_DEADLINE_SECONDS",
                     settings.google_deadline_seconds,

@@ -29,7 +29,8 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     return raw.rstrip("/")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    """A whole number from ``env[name]`` within bounds; a one-line error names the variable."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -42,7 +43,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     return value
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A true/false flag from ``env[name]``; a one-line error names the variable."""
     raw = env.get(name, "").strip().lower()
     if not raw:
         return default
@@ -157,22 +159,22 @@ class Settings:
             s3_endpoint_url=_url(env, "MEET_S3_ENDPOINT_URL", ("http", "https")),
             s3_bucket=bucket,
             s3_prefix=prefix,
-            retention_days=_int(env, "MEET_RETENTION_DAYS", 2557, 1, 36500),
+            retention_days=env_int(env, "MEET_RETENTION_DAYS", 2557, 1, 36500),
             object_lock_mode=mode,
-            allow_unlocked_bucket=_bool(env, "MEET_ALLOW_UNLOCKED_BUCKET", False),
-            idempotency_ttl_hours=_int(env, "MEET_IDEMPOTENCY_TTL_HOURS", 24, 1, 24 * 30),
-            google_deadline_seconds=_int(env, "MEET_GOOGLE_DEADLINE_SECONDS", 30, 1, 3600),
-            compliance_archive_sla_minutes=_int(
+            allow_unlocked_bucket=env_bool(env, "MEET_ALLOW_UNLOCKED_BUCKET", False),
+            idempotency_ttl_hours=env_int(env, "MEET_IDEMPOTENCY_TTL_HOURS", 24, 1, 24 * 30),
+            google_deadline_seconds=env_int(env, "MEET_GOOGLE_DEADLINE_SECONDS", 30, 1, 3600),
+            compliance_archive_sla_minutes=env_int(
                 env, "MEET_COMPLIANCE_ARCHIVE_SLA_MINUTES", 1440, 1, 30 * 24 * 60
             ),
-            compliance_recording_wait_minutes=_int(
+            compliance_recording_wait_minutes=env_int(
                 env, "MEET_COMPLIANCE_RECORDING_WAIT_MINUTES", 180, 1, 7 * 24 * 60
             ),
-            compliance_expiry_margin_days=_int(env, "MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS", 7, 1, 29),
+            compliance_expiry_margin_days=env_int(env, "MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS", 7, 1, 29),
             webhook_url=_url(env, "MEET_WEBHOOK_URL", ("http", "https")),
             webhook_secret=_webhook_secret(env),
-            webhook_max_attempts=_int(env, "MEET_WEBHOOK_MAX_ATTEMPTS", 8, 1, 50),
-            webhook_backoff_seconds=_int(env, "MEET_WEBHOOK_BACKOFF_SECONDS", 30, 1, 24 * 3600),
+            webhook_max_attempts=env_int(env, "MEET_WEBHOOK_MAX_ATTEMPTS", 8, 1, 50),
+            webhook_backoff_seconds=env_int(env, "MEET_WEBHOOK_BACKOFF_SECONDS", 30, 1, 24 * 3600),
         )
 
 

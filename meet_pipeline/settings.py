@@ -22,20 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from meet_core.meetings_state import WindowPolicy
-from meet_core.settings import SettingsError
-
-
-def _whole(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise SettingsError(f"{name}: must be between {minimum} and {maximum}, got {value}")
-    return value
+from meet_core.settings import SettingsError, env_int
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -61,15 +48,15 @@ class PipelineSettings:
         day = 24 * 60
         return cls(
             window=WindowPolicy(
-                lead=timedelta(minutes=_whole(env, "MEET_MEETING_LEAD_MINUTES", 15, 0, day)),
-                grace=timedelta(minutes=_whole(env, "MEET_NOT_HELD_GRACE_MINUTES", 30, 0, day)),
-                rejoin_gap=timedelta(minutes=_whole(env, "MEET_REJOIN_GAP_MINUTES", 10, 0, day)),
+                lead=timedelta(minutes=env_int(env, "MEET_MEETING_LEAD_MINUTES", 15, 0, day)),
+                grace=timedelta(minutes=env_int(env, "MEET_NOT_HELD_GRACE_MINUTES", 30, 0, day)),
+                rejoin_gap=timedelta(minutes=env_int(env, "MEET_REJOIN_GAP_MINUTES", 10, 0, day)),
                 artifact_wait=timedelta(
-                    minutes=_whole(env, "MEET_ARTIFACT_WAIT_MINUTES", 120, 0, 7 * day)
+                    minutes=env_int(env, "MEET_ARTIFACT_WAIT_MINUTES", 120, 0, 7 * day)
                 ),
             ),
-            max_transfers=_whole(env, "MEET_ARCHIVE_MAX_TRANSFERS", 4, 1, 64),
-            retry_after=timedelta(minutes=_whole(env, "MEET_ARCHIVE_RETRY_MINUTES", 5, 0, day)),
-            meetings_per_tick=_whole(env, "MEET_SENSOR_MEETINGS_PER_TICK", 25, 1, 1000),
+            max_transfers=env_int(env, "MEET_ARCHIVE_MAX_TRANSFERS", 4, 1, 64),
+            retry_after=timedelta(minutes=env_int(env, "MEET_ARCHIVE_RETRY_MINUTES", 5, 0, day)),
+            meetings_per_tick=env_int(env, "MEET_SENSOR_MEETINGS_PER_TICK", 25, 1, 1000),
             legal_hold=_flag(env, "MEET_LEGAL_HOLD"),
         )
