@@ -22,16 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from meet_core.meetings_state import WindowPolicy
-from meet_core.settings import SettingsError, env_int
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+from meet_core.settings import env_bool, env_int
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,5 +49,5 @@ class PipelineSettings:
             max_transfers=env_int(env, "MEET_ARCHIVE_MAX_TRANSFERS", 4, 1, 64),
             retry_after=timedelta(minutes=env_int(env, "MEET_ARCHIVE_RETRY_MINUTES", 5, 0, day)),
             meetings_per_tick=env_int(env, "MEET_SENSOR_MEETINGS_PER_TICK", 25, 1, 1000),
-            legal_hold=_flag(env, "MEET_LEGAL_HOLD"),
+            legal_hold=env_bool(env, "MEET_LEGAL_HOLD", False),
         )
