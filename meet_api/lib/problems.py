@@ -20,7 +20,8 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy.exc import OperationalError
 
 from meet_api.lib.context import current_request_id
 
@@ -143,6 +144,17 @@ def _from_validation_exception(exc: ValidationException) -> ApiProblem:
     )
 
 
+def _from_database_unavailable(exc: OperationalError) -> ApiProblem:
+    # The database restarting or failing over is transient: tell the client to retry.
+    log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+    return ApiProblem(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "The database is unavailable for a moment; retry after the indicated delay.",
+        slug="database-unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 def _from_unexpected(exc: Exception) -> ApiProblem:
     log.error("unhandled error", exc_info=exc)
     return ApiProblem(
@@ -157,6 +169,7 @@ def problem_plugin() -> ProblemDetailsPlugin:
             exception_to_problem_detail_map={
                 ValidationException: _from_validation_exception,
                 HTTPException: _from_http_exception,
+                OperationalError: _from_database_unavailable,
                 Exception: _from_unexpected,
             }
         )
@@ -177,4 +190,4 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 # What every authenticated route may answer besides its own successes.
-AUTHENTICATED_ERRORS = (400, 401, 403, 404, 405, 429, 500)
+AUTHENTICATED_ERRORS = (400, 401, 403, 404, 405, 429, 500, 503)

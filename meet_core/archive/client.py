@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
@@ -33,6 +34,16 @@ def _is_loopback(endpoint_url: str) -> bool:
         return False
 
 
+def _configured_credentials(session: boto3.session.Session) -> bool:
+    """Whether the environment or a profile names AWS keys. Unlike ``get_credentials()`` this
+    never falls through to the EC2/ECS metadata endpoints, which a local endpoint must not
+    trigger (they are off-machine addresses, and the lookup costs seconds)."""
+    if os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
+        return True
+    scoped = session._session.get_scoped_config()  # config/credentials files, no network
+    return bool(scoped.get("aws_access_key_id") or scoped.get("credential_process"))
+
+
 def s3_client(
     target: Settings | str | None,
     *,
@@ -52,7 +63,7 @@ def s3_client(
     endpoint_url = target.s3_endpoint_url if isinstance(target, Settings) else target
     session = boto3.session.Session()
     loopback = bool(endpoint_url) and _is_loopback(endpoint_url or "")
-    if access_key_id is None and loopback and session.get_credentials() is None:
+    if access_key_id is None and loopback and not _configured_credentials(session):
         access_key_id, secret_access_key = EMBEDDED_ACCESS_KEY_ID, EMBEDDED_SECRET_ACCESS_KEY
     config = Config(
         retries={"mode": "standard", "total_max_attempts": max_attempts},  # attempts, not retries

@@ -233,3 +233,19 @@ def abort_stale_uploads(
     except (ClientError, BotoCoreError) as exc:
         raise ArchiveError(f"cleaning stale uploads under {prefix!r} failed: {exc}") from exc
     return aborted
+
+
+def abort_uploads_of(client: S3Client, bucket: str, key: str) -> int:
+    """Abort every incomplete multipart upload of exactly ``key`` (left by a killed writer)."""
+    aborted = 0
+    try:
+        for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=key):
+            for upload in page.get("Uploads", []):
+                if upload["Key"] == key:
+                    error = abort_upload(client, bucket, key, upload["UploadId"])
+                    if error is not None:
+                        raise error
+                    aborted += 1
+    except (ClientError, BotoCoreError) as exc:
+        raise ArchiveError(f"aborting leftover uploads of {key!r} failed: {exc}") from exc
+    return aborted

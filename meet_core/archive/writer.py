@@ -38,6 +38,7 @@ from meet_core.archive.multipart import (
     PartUploader,
     abort_stale_uploads,
     abort_upload,
+    abort_uploads_of,
     iter_parts,
     prepend,
 )
@@ -152,6 +153,10 @@ class ArchiveWriter:
 
     def abort_stale_uploads(self, prefix: str, older_than: timedelta, *, now: datetime | None = None) -> int:
         return abort_stale_uploads(self.client, self.bucket, prefix, older_than, now=now)
+
+    def abort_uploads_of(self, key: str) -> int:
+        """Abort leftover uploads of ``key``; call only while holding that key exclusively."""
+        return abort_uploads_of(self.client, self.bucket, key)
 
     # -- uploads -----------------------------------------------------------------------
 

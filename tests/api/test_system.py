@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -213,3 +214,19 @@ def test_docs_page_works_offline(api: Api) -> None:
     # No way out of the assets folder (encoded so that the client does not normalise it).
     escape = httpx.get(api.base_url + "/schema/assets/%2e%2e/%2e%2e/__init__.py")
     assert escape.status_code in (400, 404)
+
+
+def test_database_outage_is_a_503_with_retry_after(database_url: str, google_gateway: Any, tmp_path: Any) -> None:
+    """A database that cannot be reached answers 503 + Retry-After (clients retry), not 500."""
+    from litestar.testing import TestClient
+
+    from meet_core.settings import Settings
+
+    unreachable = ("postgresql+psycopg://nobody@127.0.0.1:1/none" if "postgresql" in database_url
+                   else f"sqlite:///{tmp_path}/missing-folder/x/../../nope/none.db")
+    settings = Settings.from_env({"MEET_HOME": str(tmp_path), "MEET_DATABASE_URL": unreachable})
+    with TestClient(create_app(settings, gateway=google_gateway)) as client:
+        answer = client.get("/api/v1/meetings", headers={"Authorization": "Bearer mka_" + "a" * 16 + "_" + "b" * 43})
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"] == "5"
+    assert answer.headers["content-type"].startswith("application/problem+json")

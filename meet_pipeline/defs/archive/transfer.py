@@ -196,6 +196,9 @@ class Archiver:
         if not job.source_id:
             raise ValueError(f"{job.artifact_name}: Google gave no file for it")
         key = key_for(self.prefix, job.kind, job.partition_date, job.meeting_id, job.artifact_name)
+        # The claim makes this key ours: an upload still open on it was left by a writer
+        # that died (SIGKILL, lost host) and would otherwise linger until the stale sweep.
+        self.writer.abort_uploads_of(key)
         metadata = {
             "meeting-id": job.meeting_id,
             "conference-record": job.conference_record_name,
