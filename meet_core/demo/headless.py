@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,34 +34,14 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
-def serve_api(port: int) -> Iterator[str]:
-    """The real API app under uvicorn on a loopback port, in a thread of this process."""
-    import uvicorn
-
+def serve_api() -> Iterator[str]:
+    """The real API app under uvicorn on a free loopback port, in a thread of this process."""
     from meet_api.app import create_app
+    from meet_api.server import BackgroundServer
 
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the API did not start")
-        time.sleep(0.05)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with BackgroundServer(create_app()) as server:
+        yield server.base_url
 
 
 def _job_name(target: Any) -> str | None:
@@ -180,7 +157,7 @@ def _play(stack: Stack) -> dict[str, Any]:
     people = SandboxClient(stack.emulator_url)
     people.settings(recording_ready_delay_seconds=60, transcript_ready_delay_seconds=90)
     pipeline = InProcessPipeline()
-    with serve_api(_free_port()) as api_url, httpx.Client(
+    with serve_api() as api_url, httpx.Client(
         base_url=api_url, headers={"Authorization": f"Bearer {service.plaintext}"}, timeout=60
     ) as api:
         _say(f"API on {api_url} (docs: {api_url}/schema)")

@@ -9,14 +9,13 @@ keeps running until Ctrl-C, which stops every process it started.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
+from meet_core.children import ChildProcesses
 from meet_core.demo.headless import DEMO_PIPELINE_ENV
 from meet_core.demo.stack import start_stack
 
@@ -28,18 +27,6 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _wait_http(url: str, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{what} did not come up at {url}")
-
-
 # The daemon ticks each sensor at most this often; short, so the story plays in minutes.
 DEMO_SENSOR_INTERVAL_SECONDS = "10"
 
@@ -48,7 +35,6 @@ def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
     for name, value in {**DEMO_PIPELINE_ENV, "MEET_SENSOR_INTERVAL_SECONDS": DEMO_SENSOR_INTERVAL_SECONDS}.items():
         os.environ.setdefault(name, value)
     stack = start_stack()
-    children: list[subprocess.Popen[bytes]] = []
     try:
         from meet_core.apikeys import create_key
         from meet_core.db import make_engine, make_session_factory
@@ -68,48 +54,36 @@ def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
 
         logs = settings.home / "logs"
         logs.mkdir(exist_ok=True)
+        # Each process logs to its own file so that the demo's own story stays readable.
+        with ChildProcesses(env, logs, ROOT) as children:
+            children.spawn("api", str(BIN / "meet-archive"), "api", "--host", "127.0.0.1", "--port", str(api_port))
+            children.spawn("dagster-webserver", str(BIN / "dagster-webserver"), "-h", "127.0.0.1",
+                           "-p", str(ui_port), "-w", str(ROOT / "workspace.yaml"))
+            children.spawn("dagster-daemon", str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml"))
+            api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
+            children.wait_http(api_url + "/health/live", "the API", timeout=120)
+            children.wait_http(ui_url + "/server_info", "the Dagster UI", timeout=120)
+            for line in stack.started:
+                _say(f"started {line}")
+            _say(f"API docs:     {api_url}/schema")
+            _say(f"Dagster UI:   {ui_url}")
+            _say(f"admin key:    {admin.plaintext}")
+            _say(f"service key:  {service.plaintext}")
+            _say(f"logs:         {logs}")
 
-        def spawn(name: str, *argv: str) -> None:
-            # Each process logs to its own file so that the demo's own story stays readable.
-            out = (logs / f"{name}.log").open("ab")
-            children.append(subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True,  # noqa: S603 - our own programs
-                                             stdout=out, stderr=subprocess.STDOUT))
+            def wait_for_sensors() -> None:
+                # Three sensor intervals: one tick to see the change, one for what it launched.
+                time.sleep(3 * int(os.environ["MEET_SENSOR_INTERVAL_SECONDS"]))
 
-        spawn("api", str(BIN / "meet-archive"), "api", "--host", "127.0.0.1", "--port", str(api_port))
-        spawn("dagster-webserver", str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(ui_port),
-              "-w", str(ROOT / "workspace.yaml"))
-        spawn("dagster-daemon", str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml"))
-        api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
-        _wait_http(api_url + "/health/live", "the API")
-        _wait_http(ui_url + "/server_info", "the Dagster UI")
-        for line in stack.started:
-            _say(f"started {line}")
-        _say(f"API docs:     {api_url}/schema")
-        _say(f"Dagster UI:   {ui_url}")
-        _say(f"admin key:    {admin.plaintext}")
-        _say(f"service key:  {service.plaintext}")
-        _say(f"logs:         {logs}")
-
-        def wait_for_sensors() -> None:
-            # Three sensor intervals: one tick to see the change, one for what it launched.
-            time.sleep(3 * int(os.environ["MEET_SENSOR_INTERVAL_SECONDS"]))
-
-        with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {service.plaintext}"},
-                          timeout=60) as api:
-            Scenario(api=api, people=SandboxClient(stack.emulator_url), settle=wait_for_sensors, say=_say).play()
-        _say("Scenario played; the pipeline keeps running. Ctrl-C stops everything.")
-        while all(child.poll() is None for child in children):
-            time.sleep(1)
-        return 1
+            with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {service.plaintext}"},
+                              timeout=60) as api:
+                Scenario(api=api, people=SandboxClient(stack.emulator_url), settle=wait_for_sensors,
+                         say=_say).play()
+            _say("Scenario played; the pipeline keeps running. Ctrl-C stops everything.")
+            while children.all_alive():
+                time.sleep(1)
+            return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
         stack.close()

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +22,7 @@ from sqlalchemy.engine import make_url
 from meet_core.apikeys import create_key
 from meet_core.archive.client import ensure_bucket
 from meet_core.archive.embedded import EmbeddedS3
+from meet_core.children import ChildProcesses, free_port
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
 from meet_core.db.models import ArchiveManifestEntry, ManifestState
@@ -39,52 +37,18 @@ SENSOR_INTERVAL = 5
 pytestmark = pytest.mark.skipif("postgresql" not in ENGINES, reason="PostgreSQL half disabled")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait(url: str, what: str, procs: list[subprocess.Popen[bytes]], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for proc in procs:
-            assert proc.poll() is None, f"{proc.args[0]} exited with {proc.returncode} while waiting for {what}"
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{what} did not come up at {url}")
-
-
 @contextmanager
-def processes(env: dict[str, str], logs: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def spawn(name: str, *argv: str) -> None:
-        out = (logs / f"{name}.log").open("wb")
-        started.append(subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True))
-
-    try:
-        spawn("code-server", str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
-              "-p", env["MEET_CODE_SERVER_PORT"], "-m", "meet_pipeline.definitions")
-        spawn("api", str(BIN / "meet-archive"), "api", "--host", "127.0.0.1", "--port", env["TEST_API_PORT"])
-        spawn("webserver", str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", env["TEST_UI_PORT"],
-              "-w", str(ROOT / "deploy" / "workspace.yaml"))
-        spawn("daemon", str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "deploy" / "workspace.yaml"))
-        yield started
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in started:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+def processes(env: dict[str, str], logs: Path) -> Iterator[ChildProcesses]:
+    """Code server, API, webserver and daemon as separate processes, stopped together."""
+    with ChildProcesses(env, logs, ROOT) as children:
+        children.spawn("code-server", str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
+                       "-p", env["MEET_CODE_SERVER_PORT"], "-m", "meet_pipeline.definitions")
+        children.spawn("api", str(BIN / "meet-archive"), "api", "--host", "127.0.0.1",
+                       "--port", env["TEST_API_PORT"])
+        children.spawn("webserver", str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", env["TEST_UI_PORT"],
+                       "-w", str(ROOT / "deploy" / "workspace.yaml"))
+        children.spawn("daemon", str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "deploy" / "workspace.yaml"))
+        yield children
 
 
 def graphql(ui: str, query: str) -> dict[str, Any]:
@@ -117,7 +81,7 @@ def test_separate_processes_on_postgres(tmp_path: Path) -> None:
         dagster_home = tmp_path / "dagster-home"
         dagster_home.mkdir()
         shutil.copy(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
-        api_port, ui_port = _free_port(), _free_port()
+        api_port, ui_port = free_port(), free_port()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "DAGSTER_"))},
             "MEET_HOME": str(tmp_path / "home"),
@@ -140,7 +104,7 @@ def test_separate_processes_on_postgres(tmp_path: Path) -> None:
             "DAGSTER_PG_PASSWORD": dagster_url.password or "unused-with-trust-auth",
             "DAGSTER_PG_DB": dagster_url.database or "",
             "MEET_CODE_SERVER_HOST": "127.0.0.1",
-            "MEET_CODE_SERVER_PORT": str(_free_port()),
+            "MEET_CODE_SERVER_PORT": str(free_port()),
             "TEST_API_PORT": str(api_port),
             "TEST_UI_PORT": str(ui_port),
         }
@@ -153,10 +117,10 @@ def test_separate_processes_on_postgres(tmp_path: Path) -> None:
         people = SandboxClient(emulator.base_url)
         people.settings(recording_ready_delay_seconds=60, transcript_ready_delay_seconds=90)
 
-        procs = stack.enter_context(processes(env, tmp_path))
+        children = stack.enter_context(processes(env, tmp_path))
         api, ui = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
-        _wait(f"{api}/health/ready", "the API", procs)
-        _wait(f"{ui}/server_info", "the Dagster webserver", procs)
+        children.wait_http(f"{api}/health/ready", "the API")
+        children.wait_http(f"{ui}/server_info", "the Dagster webserver")
 
         def settle() -> None:
             time.sleep(3 * SENSOR_INTERVAL)
@@ -184,7 +148,7 @@ def test_separate_processes_on_postgres(tmp_path: Path) -> None:
             assert state["status"] == "RUNNING"
             assert any(t["status"] in ("SUCCESS", "SKIPPED") for t in state["ticks"]), sensor
             assert not any(t["status"] == "FAILURE" for t in state["ticks"]), sensor
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600  # runs start one after another; slow on a loaded machine
         while True:  # runs queued by the last ticks finish (with nothing left to do)
             runs = graphql(ui, RUNS)["runsOrError"]["results"]
             if all(r["status"] in TERMINAL for r in runs) or time.monotonic() > deadline:

@@ -49,7 +49,7 @@ def main(out: Path) -> int:
     from meet_core.apikeys import create_key, revoke_key
     from meet_core.db import make_engine, make_session_factory
     from meet_core.db.migrate import upgrade
-    from meet_core.demo.headless import InProcessPipeline, _free_port, serve_api
+    from meet_core.demo.headless import InProcessPipeline, serve_api
     from meet_core.demo.scenario import Scenario
     from meet_core.demo.summary import summarize
     from meet_core.emulator import SandboxClient
@@ -77,7 +77,7 @@ def main(out: Path) -> int:
     pipeline = InProcessPipeline()
     (out / "dagster").mkdir(exist_ok=True)
     pipeline.instance = dg.DagsterInstance.local_temp(tempdir=str(out / "dagster"))
-    with serve_api(_free_port()) as url, httpx.Client(
+    with serve_api() as url, httpx.Client(
         base_url=url, headers={"Authorization": f"Bearer {service.plaintext}"}, timeout=120
     ) as api:
         scenario = Scenario(api=api, people=people, settle=pipeline.settle, say=print)

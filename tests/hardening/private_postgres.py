@@ -12,7 +12,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import create_engine, text
+
+from meet_core.children import free_port
 
 BIN_CANDIDATES = (
     os.environ.get("MEET_TEST_PG_BIN", ""),
@@ -38,12 +39,6 @@ def postgres_bin() -> Path | None:
     return Path(found).parent if found else None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PrivatePostgres:
     """``with PrivatePostgres() as pg: pg.url("meet"); pg.restart()``."""
 
@@ -53,7 +48,7 @@ class PrivatePostgres:
             raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) not found")
         self.bin = found
         self.database = database
-        self.port = _free_port()
+        self.port = free_port()
         # Directly under the temp root: pytest's own folders are 0700 root, which the
         # postgres user cannot enter.
         self.folder = Path(tempfile.mkdtemp(prefix="meet-pg-"))

@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import httpx
 import pytest
 
 from meet_core.archive import EmbeddedS3, ensure_bucket
+from meet_core.children import free_port
 from meet_core.demo.headless import DEMO_PIPELINE_ENV
 from meet_core.emulator import EmulatorServer, SandboxClient
 from tests.compliance.receiver import Receiver
@@ -44,12 +44,6 @@ CONNECTIONS = re.compile(
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _private_key_lines(key_file: Path) -> list[str]:
     pem = json.loads(key_file.read_text())["private_key"]
     return [line for line in pem.splitlines() if len(line) >= 40 and "PRIVATE KEY" not in line]
@@ -57,7 +51,7 @@ def _private_key_lines(key_file: Path) -> list[str]:
 
 def _serve_api(env: dict[str, str], out: Path, people: SandboxClient, key: str) -> None:
     """``meet-archive api`` as an operator runs it, and a client that gets things wrong."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with (out / "api.stdout").open("wb") as stdout, (out / "api.stderr").open("wb") as stderr:
         server = subprocess.Popen([CLI, "api", "--host", "127.0.0.1", "--port", str(port)],

@@ -1,0 +1,76 @@
+"""Child processes of a local stack (the demo, multi-process tests): each logs to its own
+file in its own process group, all are stopped together, and each listens on a free
+loopback port once it answers over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (a child binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ChildProcesses:
+    """``with ChildProcesses(env, logs, cwd) as children: children.spawn("api", ...)``."""
+
+    def __init__(self, env: dict[str, str], logs: Path, cwd: Path) -> None:
+        self.env, self.logs, self.cwd = env, logs, cwd
+        self.started: dict[str, subprocess.Popen[bytes]] = {}
+
+    def spawn(self, name: str, *argv: str) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{name}.log").open("ab") as out:
+            # A new session per child: SIGTERM reaches the process group (a daemon's own children too).
+            child = subprocess.Popen(argv, env=self.env, cwd=self.cwd, stdout=out,  # noqa: S603 - our own programs
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.started[name] = child
+        return child
+
+    def all_alive(self) -> bool:
+        return all(child.poll() is None for child in self.started.values())
+
+    def wait_http(self, url: str, what: str, timeout: float = 180,
+                  ready: Callable[[int], bool] = lambda status: status == 200) -> None:
+        """Until ``url`` answers as ``ready``; fails at once if a child has exited."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, child in self.started.items():
+                if child.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {child.returncode} while waiting for {what}")
+            try:
+                if ready(httpx.get(url, timeout=2).status_code):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"{what} did not come up at {url}")
+
+    def stop(self, grace: float = 30) -> None:
+        for child in self.started.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in self.started.values():
+            try:
+                child.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+
+    def __enter__(self) -> ChildProcesses:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
