@@ -102,6 +102,40 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _violation_list(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from meet_core.db.models import ComplianceViolation, ViolationState
+
+    query = select(ComplianceViolation).order_by(ComplianceViolation.id)
+    if not args.all:
+        query = query.where(ComplianceViolation.state == ViolationState.OPEN)
+    if args.meeting:
+        query = query.where(ComplianceViolation.meeting_id == args.meeting)
+    with _session(settings) as session:
+        print(f"{'id':>8} {'day':<10} {'meeting':<36} {'reason':<32} {'state':<8} detail")
+        for row in session.scalars(query.limit(args.limit)):
+            print(f"{row.id:>8} {row.partition_date:<10} {row.meeting_id:<36} {row.reason:<32} {row.state:<8} "
+                  f"{row.detail}")
+    return 0
+
+
+def _violation_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    """A person closes an open violation; the ledger will not reopen it for the same reason."""
+    from datetime import UTC, datetime
+
+    from meet_core.compliance.violations import resolve_violation
+
+    with _session(settings) as session, session.begin():
+        resolved = resolve_violation(session, args.violation_id, by=args.by, resolution=args.note,
+                                     now=datetime.now(UTC))
+    if not resolved:
+        print(f"no open violation with id {args.violation_id}", file=sys.stderr)
+        return 1
+    print(f"resolved violation {args.violation_id} (by {args.by.strip()})")
+    return 0
+
+
 def _positive(raw: str) -> int:
     try:
         value = int(raw)
@@ -177,6 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="re-hash N archived objects chosen at random (default 20)")
     which.add_argument("--all", action="store_true", help="re-hash every archived object")
     verify.set_defaults(handler=_audit_verify)
+
+    violations = commands.add_parser("violation", help="compliance violations").add_subparsers(
+        dest="violation_command", required=True)
+    listing = violations.add_parser("list", help="open violations, oldest first")
+    listing.add_argument("--all", action="store_true", help="resolved ones too")
+    listing.add_argument("--meeting", help="only this meeting's (its id)")
+    listing.add_argument("--limit", type=_positive, default=1000, metavar="N")
+    listing.set_defaults(handler=_violation_list)
+    resolve = violations.add_parser("resolve", help="close an open violation with a note (audited)")
+    resolve.add_argument("violation_id", type=_positive, metavar="ID")
+    resolve.add_argument("--by", required=True, help="the person resolving it (recorded in the audit log)")
+    resolve.add_argument("--note", required=True, help="why it is resolved")
+    resolve.set_defaults(handler=_violation_resolve)
 
     emulator = commands.add_parser("emulator", help="serve the Google Workspace emulator")
     emulator.add_argument("--host", default="127.0.0.1")
