@@ -4,11 +4,13 @@
 * ``conference_sensor``: for meetings around their window only, reads conference records,
   participants, recordings and transcripts, moves meeting states and records attendance.
   A tick looks at no more than ``meetings_per_tick`` meetings and stops early when its
-  time budget is spent; a small JSON cursor remembers where the round robin is.
+  time budget is spent; a small JSON cursor remembers where the round robin is, and when
+  the finished meetings polled less often were last looked at.
 """
 
 import json
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -18,7 +20,7 @@ from meet_core.provisioning import ProvisionResult, retry_pending
 from meet_pipeline.defs.google.harvest import apply_snapshot, complete_record_names
 from meet_pipeline.defs.google.snapshot import MeetingTarget, fetch_snapshot
 from meet_pipeline.defs.meetings.attendance import update_attendance
-from meet_pipeline.defs.meetings.watchlist import next_batch, watched_meeting_ids
+from meet_pipeline.defs.meetings.watchlist import next_batch, resting, watch_list
 from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
@@ -34,6 +36,17 @@ def read_cursor(raw: str | None) -> dict[str, object]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def read_looks(raw: object) -> dict[str, datetime]:
+    """``{meeting id: epoch seconds}`` from the cursor; anything else reads as no look."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(key): datetime.fromtimestamp(value, UTC)
+        for key, value in raw.items()
+        if isinstance(value, int | float)
+    }
 
 
 @dg.sensor(
@@ -84,12 +97,13 @@ def conference_sensor(
     sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
     calls_before = gateway.calls.total
     cursor = read_cursor(context.cursor)
-    now = clock.now()
+    now = tick_time = clock.now()
     with sessions() as session:
-        watched = watched_meeting_ids(session, now=now, policy=window)
+        watched = watch_list(session, now=now, policy=window)
+    rest = resting(watched, read_looks(cursor.get("resting")), now=now)
     last_seen = cursor.get("after")
     after = last_seen if isinstance(last_seen, str) else None
-    batch = next_batch(watched, after=after, limit=policy.meetings_per_tick)
+    batch = next_batch(set(watched.ids - rest.keys()), after=after, limit=policy.meetings_per_tick)
     looked, transitions, errors = 0, [], 0
     last = after
     for meeting_id in batch:
@@ -116,12 +130,15 @@ def conference_sensor(
         with sessions.begin() as session:
             update_attendance(session, meeting_id, now=now)
         looked += 1
+        if meeting_id in watched.backed_off:
+            rest[meeting_id] = tick_time
         if outcome.transition:
             transitions.append(f"{meeting_id} {outcome.transition[0]}→{outcome.transition[1]}")
     new_cursor = json.dumps(
         {
             "after": last,
-            "watched": len(watched),
+            "watched": len(watched.ids),
+            "resting": {i: int(at.timestamp()) for i, at in sorted(rest.items())},
             "looked": looked,
             "errors": errors,
             "google_calls": gateway.calls.total - calls_before,
@@ -129,7 +146,7 @@ def conference_sensor(
         sort_keys=True,
     )
     summary = (
-        f"{looked}/{len(watched)} watched meetings looked at, "
+        f"{looked}/{len(watched.ids)} watched meetings looked at ({len(rest)} resting), "
         f"{len(transitions)} transitions, {errors} errors"
     )
     if transitions:
