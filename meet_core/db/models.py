@@ -96,6 +96,8 @@ class Meeting(Base):
         Index("ix_meetings_status_start_time", "status", "start_time"),
         Index("ix_meetings_start_time_id", "start_time", "id"),
         Index("ix_meetings_client_start_time", "client_id", "start_time", "id"),
+        # The API's lists: a client's meetings by status, in page order (migration 0005).
+        Index("ix_meetings_client_status_start", "client_id", "status", "start_time", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

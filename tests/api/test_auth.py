@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from meet_api.app import create_app
 from meet_api.config import ApiConfig
 from meet_api.server import BackgroundServer
-from meet_core.apikeys import revoke_key
+from meet_core.apikeys import LAST_USED_RESOLUTION, revoke_key
 from meet_core.db.models import ApiKey, AuditEvent
+from meet_core.db.types import utcnow
 from tests.api.conftest import Api, Keys, assert_problem, insert_pending, make_keys, meeting_body
 
 PROTECTED = "/api/v1/meetings"
@@ -83,6 +85,31 @@ def test_revoked_key_is_refused_and_last_use_is_recorded(api: Api, keys: Keys) -
         with api.sessions.begin() as session:
             revoke_key(session, keys.service_key_id)
         assert_problem(client.get(PROTECTED), 401)
+
+
+def test_last_use_is_written_only_when_older_than_its_resolution(api: Api, keys: Keys) -> None:
+    """Reads do not write: last_used_at moves only once it is LAST_USED_RESOLUTION old."""
+
+    def set_last_used(value: Any) -> None:
+        with api.sessions.begin() as session:
+            session.get(ApiKey, keys.service_key_id).last_used_at = value
+
+    def last_used() -> Any:
+        with api.sessions() as session:
+            return session.get(ApiKey, keys.service_key_id).last_used_at
+
+    recent = utcnow() - LAST_USED_RESOLUTION / 2
+    stale = utcnow() - LAST_USED_RESOLUTION - timedelta(seconds=5)
+    with api.client(keys.service) as client:
+        set_last_used(recent)
+        assert client.get(PROTECTED).status_code == 200
+        assert last_used() == recent  # still within the resolution: not written
+        set_last_used(stale)
+        assert client.get(PROTECTED).status_code == 200
+        assert last_used() > stale + LAST_USED_RESOLUTION  # written with the time of this use
+        set_last_used(None)
+        assert client.get(PROTECTED).status_code == 200
+        assert last_used() is not None
 
 
 def test_service_key_cannot_see_another_clients_meeting(api: Api, keys: Keys) -> None:

@@ -13,6 +13,7 @@ import pytest
 from meet_core.archive.embedded import EmbeddedS3
 from meet_core.db.models import (
     ArchiveManifestEntry,
+    ComplianceViolation,
     ConferenceParticipant,
     ConferenceRecord,
     LedgerEntry,
@@ -312,6 +313,111 @@ def test_detail_reflects_archive_and_ledger(
         "recording_not_archived_in_time"
     ]
     assert compliance["evaluated_at"] is not None
+
+
+def _entry(meeting_id: str, name: str, kind: str, state: str) -> ArchiveManifestEntry:
+    now = datetime.now(UTC)
+    return ArchiveManifestEntry(
+        artifact_name=name,
+        kind=kind,
+        meeting_id=meeting_id,
+        conference_record_name="conferenceRecords/x",
+        partition_date=now.date().isoformat(),
+        google_state="FILE_GENERATED",
+        state=state,
+        archived_at=now if state == "archived" else None,
+    )
+
+
+def test_detail_has_attendance_archive_counts_and_open_violations(
+    api: Api, keys: Keys, xoma: httpx.Client, api_s3: EmbeddedS3
+) -> None:
+    """Every part of the detail that comes from the pipeline's tables, in one answer."""
+    meeting_id = insert_pending(
+        api.sessions,
+        keys.client_id,
+        status="finished",
+        participants=[Participant(email="carol@example.org"), Participant(email="dave@example.org")],
+    )
+    path = f"/api/v1/meetings/{meeting_id}"
+    unseen = xoma.get(path).json()
+    assert [(p["email"], p["attended"]) for p in unseen["participants"]] == [
+        ("carol@example.org", None),
+        ("dave@example.org", None),
+    ]
+    _harvest(api, meeting_id, api_s3)  # one archived recording; carol twice, once in capitals
+    tag = uuid.uuid4().hex[:8]
+    with api.sessions.begin() as session:
+        session.add_all(
+            [
+                _entry(meeting_id, f"t/{tag}/text", "transcript_text", "archived"),
+                _entry(meeting_id, f"t/{tag}/entries", "transcript_entries", "failed"),
+            ]
+        )
+    detail = xoma.get(path).json()
+    people = {p["email"]: p for p in detail["participants"]}
+    assert (people["carol@example.org"]["attended"], people["carol@example.org"]["attended_seconds"]) == (True, 2400)
+    assert (people["dave@example.org"]["attended"], people["dave@example.org"]["attended_seconds"]) == (False, 0)
+    recording = detail["recording"]
+    assert {k: v for k, v in recording.items() if k != "last_archived_at"} == {
+        "conferences": 1,
+        "recordings": 1,
+        "recordings_archived": 1,
+        "transcripts": 2,
+        "transcripts_archived": 1,
+    }
+    assert recording["last_archived_at"] is not None
+    assert detail["compliance"] == {
+        "state": "violation",
+        "reasons": [f"archiving failed: t/{tag}/entries"],
+        "evaluated_at": None,
+        "open_violations": [],
+    }
+    now = datetime.now(UTC)
+    with api.sessions.begin() as session:
+        session.add(
+            LedgerEntry(
+                meeting_id=meeting_id,
+                partition_date=now.date().isoformat(),
+                client_id=keys.client_id,
+                external_id="x",
+                title="t",
+                meeting_status="finished",
+                outcome="held",
+                scheduled_start=now,
+                scheduled_end=now,
+                held=True,
+                invited_count=2,
+                joined_count=1,
+                invited_joined_count=1,
+                recording_required=True,
+                recordings_found=1,
+                recordings_archived=1,
+                transcripts_found=2,
+                transcripts_archived=1,
+                legal_hold=False,
+                compliance_status="violation",
+                violation_reasons="archive_failed",
+                evaluated_at=now,
+            )
+        )
+        for reason, state in (("archive_failed", "open"), ("recording_missing", "resolved")):
+            session.add(
+                ComplianceViolation(
+                    meeting_id=meeting_id,
+                    partition_date=now.date().isoformat(),
+                    reason=reason,
+                    detail=f"{reason} detail",
+                    state=state,
+                    opened_at=now,
+                    opened_by="ledger",
+                )
+            )
+    compliance = xoma.get(path).json()["compliance"]
+    assert compliance["state"] == "violation" and compliance["reasons"] == ["archive_failed"]
+    assert [(v["reason"], v["detail"]) for v in compliance["open_violations"]] == [
+        ("archive_failed", "archive_failed detail")
+    ]
 
 
 def test_audit_trail_pages_and_chains(api: Api, keys: Keys, create_meeting: object) -> None:

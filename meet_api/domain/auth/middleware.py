@@ -36,17 +36,17 @@ def _bearer_token(scope: Scope) -> str | None:
 
 
 def _lookup(state: AppState, token: str) -> Principal | None:
-    with state.sessions.begin() as session:  # commits last_used_at
-        key = authenticate(session, token)
-        if key is None:
-            return None
-        return Principal(
-            key_id=key.id,
-            key_name=key.name,
-            role=Role(key.role),
-            client_id=key.client_id,
-            client_name=key.client.name,
-        )
+    with state.engine.begin() as conn:  # commits last_used_at when it was due
+        key = authenticate(conn, token)
+    if key is None:
+        return None
+    return Principal(
+        key_id=key.key_id,
+        key_name=key.name,
+        role=Role(key.role),
+        client_id=key.client_id,
+        client_name=key.client_name,
+    )
 
 
 def _audit_failure(state: AppState, scope: Scope, reason: str, key_id: str | None) -> None:

@@ -188,10 +188,9 @@ class MeetingController(Controller):
             return _replay(started)
         if isinstance(started, idempotency.InFlight):
             return await self._await_first(state, principal, started)
-        status, outcome = await self._provision(state, principal, started.meeting_id)
-        # What a repeat with the same Idempotency-Key will be answered.
-        stored = services.as_json(outcome) if isinstance(outcome, MeetingOut) else outcome
-        await run(services.complete_idempotent, state, started.record_id, status, stored)
+        status, outcome = await self._provision(
+            state, principal, started.meeting_id, started.record_id
+        )
         if not isinstance(outcome, MeetingOut):
             raise ApiProblem(
                 status,
@@ -203,11 +202,12 @@ class MeetingController(Controller):
 
     @staticmethod
     async def _provision(
-        state: AppState, principal: Principal, meeting_id: str
+        state: AppState, principal: Principal, meeting_id: str, record_id: int | None
     ) -> tuple[int, MeetingOut | dict[str, Any]]:
         """Provision within the deadline; past it the thread finishes on its own and the
         caller gets 202 (the meeting is claimed, so nobody else provisions it meanwhile).
-        Returns the status and the meeting, or a problem body when Google refused for good."""
+        Returns the status and the meeting, or a problem body when Google refused for good;
+        either is stored as the answer to a repeat with the same Idempotency-Key."""
         outcome: ProvisionOutcome | None = None
         with anyio.move_on_after(state.config.provisioning_deadline_seconds):
             outcome = await anyio.to_thread.run_sync(
@@ -229,14 +229,16 @@ class MeetingController(Controller):
                 method=outcome.error_method or "unknown", kind=outcome.error_kind
             )
         if outcome and outcome.result == ProvisionResult.FAILED:
-            return 502, {
+            problem = {
                 "type": "urn:meet-archive:problem:provisioning-failed",
                 "title": "Bad gateway",
                 "status": 502,
                 "detail": f"Google refused the meeting: {outcome.error}",
                 "meeting_id": meeting_id,
             }
-        out = await run(services.read_out, state, principal, meeting_id)
+            await run(services.complete_idempotent, state, record_id, 502, problem)
+            return 502, problem
+        out = await run(services.finish_create, state, principal, meeting_id, record_id, _status_for)
         return _status_for(out), out
 
     @staticmethod

@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from meet_api.domain.meetings.schemas import (
     ComplianceState,
-    MeetingDetail,
     MeetingOut,
     ParticipantOut,
     Provisioning,
     RecordingState,
     Violation,
 )
-from meet_core.db.models import (
-    ArchiveManifestEntry,
-    ArtifactKind,
-    ComplianceViolation,
-    ConferenceParticipant,
-    ConferenceRecord,
-    LedgerEntry,
-    ManifestState,
-    Meeting,
-    MeetingStatus,
-    Participant,
-    ViolationState,
-)
+from meet_core.db.models import ConferenceParticipant, ConferenceRecord, Meeting, MeetingStatus
 
 
 def participant_out(
-    participant: Participant, attendance: dict[str, tuple] | None = None
+    participant: Any, attendance: dict[str, tuple] | None = None
 ) -> ParticipantOut:
+    """A Participant (or a row with its column names) with the harvested attendance, if any."""
     seen = attendance.get(participant.email) if attendance is not None else None
     if attendance is not None:
         # The pipeline has harvested the conference: attendance is known for everyone.
@@ -61,10 +51,11 @@ def participant_out(
 
 
 def meeting_out(meeting: Meeting) -> MeetingOut:
-    return MeetingOut(**_meeting_fields(meeting))
+    return MeetingOut(**meeting_fields(meeting, [participant_out(p) for p in meeting.participants]))
 
 
-def _meeting_fields(meeting: Meeting) -> dict:
+def meeting_fields(meeting: Any, participants: list[ParticipantOut]) -> dict[str, Any]:
+    """The MeetingOut fields of a Meeting, or of a row with the same column names."""
     return dict(
         id=meeting.id,
         external_id=meeting.external_id,
@@ -81,7 +72,7 @@ def _meeting_fields(meeting: Meeting) -> dict:
         space_name=meeting.space_name,
         auto_recording=meeting.auto_recording,
         version=meeting.version,
-        participants=[participant_out(p) for p in meeting.participants],
+        participants=participants,
         provisioning=Provisioning(
             attempts=meeting.provisioning_attempts,
             next_attempt_at=meeting.next_attempt_at
@@ -118,27 +109,11 @@ def attendance_by_email(session: Session, meeting_id: str) -> dict[str, tuple] |
     return {email: (first, last, seconds or 0) for email, first, last, seconds in rows}
 
 
-def _recording_state(records: int, entries: Sequence[ArchiveManifestEntry]) -> RecordingState:
-    recordings = [e for e in entries if e.kind == ArtifactKind.RECORDING]
-    transcripts = [e for e in entries if e.kind != ArtifactKind.RECORDING]
-    archived = [
-        e.archived_at for e in entries if e.state == ManifestState.ARCHIVED and e.archived_at
-    ]
-    return RecordingState(
-        conferences=records,
-        recordings=len(recordings),
-        recordings_archived=sum(e.state == ManifestState.ARCHIVED for e in recordings),
-        transcripts=len(transcripts),
-        transcripts_archived=sum(e.state == ManifestState.ARCHIVED for e in transcripts),
-        last_archived_at=max(archived) if archived else None,
-    )
-
-
 def compliance_state(
-    meeting: Meeting, recording: RecordingState, entries: Iterable[ArchiveManifestEntry]
+    status: str, recording: RecordingState, failed: Iterable[str]
 ) -> ComplianceState:
-    """Derived from the status and the archive manifest (the pipeline keeps both current)."""
-    status = meeting.status
+    """Derived from the status and the archive manifest (the pipeline keeps both current);
+    ``failed`` names the manifest entries whose archiving failed."""
     if status in (MeetingStatus.CANCELLED, MeetingStatus.FAILED, MeetingStatus.NOT_HELD):
         return ComplianceState(state="not_applicable", reasons=[f"meeting is {status}"])
     if status != MeetingStatus.FINISHED:
@@ -146,7 +121,6 @@ def compliance_state(
     reasons: list[str] = []
     if recording.recordings == 0:
         reasons.append("the meeting was held but no recording exists")
-    failed = [e.artifact_name for e in entries if e.state == ManifestState.FAILED]
     reasons.extend(f"archiving failed: {name}" for name in failed)
     if reasons:
         return ComplianceState(state="violation", reasons=reasons)
@@ -158,47 +132,15 @@ def compliance_state(
     return ComplianceState(state="compliant", reasons=[])
 
 
-def ledger_compliance(session: Session, meeting_id: str) -> ComplianceState | None:
-    """The pipeline's verdict from the compliance ledger, or None before its first evaluation."""
-    ledger = session.get(LedgerEntry, meeting_id)
-    if ledger is None:
-        return None
-    violations = session.scalars(
-        select(ComplianceViolation)
-        .where(
-            ComplianceViolation.meeting_id == meeting_id,
-            ComplianceViolation.state == ViolationState.OPEN,
-        )
-        .order_by(ComplianceViolation.opened_at, ComplianceViolation.id)
-    ).all()
+def ledger_compliance(
+    status: str, reasons: str | None, evaluated_at: datetime | None, violations: Iterable[Any]
+) -> ComplianceState:
+    """The pipeline's verdict from the compliance ledger, with its open violations."""
     return ComplianceState(
-        state=ledger.compliance_status,  # type: ignore[arg-type]  # compliant, pending, violation
-        reasons=[r for r in (ledger.violation_reasons or "").split(",") if r],
-        evaluated_at=ledger.evaluated_at,
+        state=status,  # type: ignore[arg-type]  # compliant, pending, violation
+        reasons=[r for r in (reasons or "").split(",") if r],
+        evaluated_at=evaluated_at,
         open_violations=[
             Violation(reason=v.reason, detail=v.detail, opened_at=v.opened_at) for v in violations
         ],
     )
-
-
-def meeting_detail(session: Session, meeting: Meeting) -> MeetingDetail:
-    records = (
-        session.scalar(
-            select(func.count())
-            .select_from(ConferenceRecord)
-            .where(ConferenceRecord.meeting_id == meeting.id)
-        )
-        or 0
-    )
-    entries = session.scalars(
-        select(ArchiveManifestEntry).where(ArchiveManifestEntry.meeting_id == meeting.id)
-    ).all()
-    recording = _recording_state(records, entries)
-    fields = _meeting_fields(meeting)
-    attendance = attendance_by_email(session, meeting.id)
-    if attendance is not None:
-        fields["participants"] = [participant_out(p, attendance) for p in meeting.participants]
-    compliance = ledger_compliance(session, meeting.id) or compliance_state(
-        meeting, recording, entries
-    )
-    return MeetingDetail(**fields, recording=recording, compliance=compliance)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,13 +16,26 @@ import boto3
 import msgspec
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from meet_api.domain.auth.principal import Principal
 from meet_api.domain.meetings.presenters import (
     attendance_by_email,
-    meeting_detail,
-    meeting_out,
+    compliance_state,
+    ledger_compliance,
+    meeting_fields,
     participant_out,
 )
 from meet_api.domain.meetings.schemas import (
@@ -29,22 +44,30 @@ from meet_api.domain.meetings.schemas import (
     AuditEntry,
     AuditTrail,
     MeetingDetail,
+    MeetingOut,
     MeetingPage,
     ParticipantList,
+    ParticipantOut,
     RecordingList,
+    RecordingState,
     Rfc3339,
 )
-from meet_api.domain.meetings.services import visible_meeting
+from meet_api.domain.meetings.services import is_uuid, not_found, visible_meeting
 from meet_api.lib.problems import ApiProblem, FieldError, validation_problem
 from meet_api.lib.state import AppState
 from meet_core.archive.client import s3_client
 from meet_core.db.models import (
     ArchiveManifestEntry,
+    ArtifactKind,
     AuditEvent,
+    ComplianceViolation,
     ConferenceParticipant,
+    ConferenceRecord,
+    LedgerEntry,
     ManifestState,
     Meeting,
     Participant,
+    ViolationState,
 )
 from meet_core.db.types import utcnow
 
@@ -92,54 +115,245 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         ) from None
 
 
-def _filtered(principal: Principal, where: MeetingFilter) -> Select[Meeting]:
-    query = select(Meeting)
-    if not principal.sees_all_clients:
-        query = query.where(Meeting.client_id == principal.client_id)
-    if where.status:
-        query = query.where(Meeting.status == where.status)
-    if where.external_id:
-        query = query.where(Meeting.external_id == where.external_id)
-    if where.participant:
-        invited = select(Participant.meeting_id).where(
-            Participant.email == where.participant.lower()
-        )
-        query = query.where(Meeting.id.in_(invited))
-    if where.start_from:
-        query = query.where(Meeting.start_time >= where.start_from)
-    if where.start_to:
-        query = query.where(Meeting.start_time < where.start_to)
-    return query
+# The columns MeetingOut needs (plus client_id for visibility); rows, not ORM objects, so
+# that a read does not pay for the identity map and attribute instrumentation.
+_MEETING_COLUMNS = (
+    Meeting.id,
+    Meeting.client_id,
+    Meeting.external_id,
+    Meeting.title,
+    Meeting.description,
+    Meeting.start_time,
+    Meeting.end_time,
+    Meeting.timezone,
+    Meeting.organizer_email,
+    Meeting.status,
+    Meeting.meet_uri,
+    Meeting.meeting_code,
+    Meeting.calendar_event_id,
+    Meeting.space_name,
+    Meeting.auto_recording,
+    Meeting.version,
+    Meeting.provisioning_attempts,
+    Meeting.next_attempt_at,
+    Meeting.last_error,
+    Meeting.created_at,
+    Meeting.updated_at,
+    Meeting.cancelled_at,
+)
+_PARTICIPANT_COLUMNS = (
+    Participant.email,
+    Participant.display_name,
+    Participant.role,
+    Participant.response_status,
+    Participant.attended,
+    Participant.first_joined_at,
+    Participant.last_left_at,
+    Participant.attended_seconds,
+)
+
+# Rows are read by position into these: a Row's attribute access costs ~20 times a tuple's,
+# which showed up as the largest part of a list page's time.
+_MeetingRow = namedtuple("_MeetingRow", [c.key for c in _MEETING_COLUMNS])  # type: ignore[misc]
+_ParticipantRow = namedtuple("_ParticipantRow", [c.key for c in _PARTICIPANT_COLUMNS])  # type: ignore[misc]
+_M, _P = len(_MEETING_COLUMNS), len(_PARTICIPANT_COLUMNS)
+
+
+# Each filter as a condition on a bound parameter of the same name, so that one statement
+# object per combination of filters is built once and reused (SQLAlchemy then neither
+# rebuilds nor re-adapts it per request).
+_AFTER_START: BindParameter[datetime] = bindparam("after_start")
+_FILTERS: dict[str, ColumnElement[bool]] = {
+    "client_id": Meeting.client_id == bindparam("client_id"),
+    "status": Meeting.status == bindparam("status"),
+    "external_id": Meeting.external_id == bindparam("external_id"),
+    "participant": Meeting.id.in_(
+        select(Participant.meeting_id).where(Participant.email == bindparam("participant"))
+    ),
+    "start_from": Meeting.start_time >= bindparam("start_from"),
+    "start_to": Meeting.start_time < bindparam("start_to"),
+    # The keyset cursor: strictly after (start_time, id) of the previous page's last row.
+    "after": or_(
+        Meeting.start_time > _AFTER_START,
+        and_(Meeting.start_time == _AFTER_START, Meeting.id > bindparam("after_id")),
+    ),
+}
+_PAGE_PARTICIPANTS = (
+    select(Participant.meeting_id, *_PARTICIPANT_COLUMNS)
+    .where(Participant.meeting_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Participant.meeting_id, Participant.email)
+)
+
+
+@functools.cache
+def _list_statements(
+    filters: tuple[str, ...], after: bool
+) -> tuple[Select[*tuple[Any, ...]], Select[int]]:
+    """(page with the total, total alone) for one combination of filters."""
+    conditions = [_FILTERS[name] for name in filters]
+    count = select(func.count()).select_from(Meeting).where(*conditions)
+    page = (
+        # The total rides along with the page (evaluated once by the database).
+        select(*_MEETING_COLUMNS, count.scalar_subquery().label("total"))
+        .where(*conditions, *([_FILTERS["after"]] if after else []))
+        .order_by(Meeting.start_time, Meeting.id)
+        .limit(bindparam("limit"))
+    )
+    return page, count
 
 
 def list_meetings(
     state: AppState, principal: Principal, where: MeetingFilter, *, limit: int, cursor: str | None
 ) -> MeetingPage:
     """Ordered by (start_time, id); ``total`` counts every match, not just this page."""
-    query = _filtered(principal, where)
-    with state.sessions() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        if cursor:
-            after_start, after_id = decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    Meeting.start_time > after_start,
-                    and_(Meeting.start_time == after_start, Meeting.id > after_id),
-                )
-            )
-        rows = session.scalars(
-            query.order_by(Meeting.start_time, Meeting.id).limit(limit + 1)
-        ).all()
-        page = rows[:limit]
-        next_cursor = encode_cursor(page[-1].start_time, page[-1].id) if len(rows) > limit else None
-        return MeetingPage(
-            items=[meeting_out(m) for m in page], total=total, limit=limit, next_cursor=next_cursor
-        )
+    params: dict[str, Any] = {
+        "client_id": None if principal.sees_all_clients else principal.client_id,
+        "status": where.status,
+        "external_id": where.external_id,
+        "participant": where.participant.lower() if where.participant else None,
+        "start_from": where.start_from,
+        "start_to": where.start_to,
+    }
+    filters = tuple(name for name, value in params.items() if value)
+    params = {name: params[name] for name in filters}
+    if cursor:
+        params["after_start"], params["after_id"] = decode_cursor(cursor)
+    page_statement, count = _list_statements(filters, bool(cursor))
+    with state.engine.connect() as conn:
+        rows = conn.execute(page_statement, {**params, "limit": limit + 1}).all()
+        # An empty page (past the end, or nothing matches) has no row to carry the total.
+        total = rows[0].total if rows else conn.scalar(count, params) or 0
+        page: list[Any] = [_MeetingRow._make(row[:_M]) for row in rows[:limit]]
+        invited: dict[str, list[ParticipantOut]] = {m.id: [] for m in page}
+        if page:
+            for p in conn.execute(_PAGE_PARTICIPANTS, {"ids": list(invited)}).all():
+                invited[p[0]].append(participant_out(_ParticipantRow._make(p[1:])))
+    next_cursor = encode_cursor(page[-1].start_time, page[-1].id) if len(rows) > limit else None
+    return MeetingPage(
+        items=[MeetingOut(**meeting_fields(m, invited[m.id])) for m in page],
+        total=total,
+        limit=limit,
+        next_cursor=next_cursor,
+    )
+
+
+# The detail in one statement (a second and a third only for failed archiving and for a
+# meeting the compliance ledger has judged): the meeting with its conference count, archive
+# counts and ledger verdict, once per invitation (outer join: at least one row), each with
+# the attendance the pipeline harvested for that email.
+_ID = bindparam("meeting_id", type_=String)
+_ARCHIVED = ArchiveManifestEntry.state == ManifestState.ARCHIVED
+_RECORDING = ArchiveManifestEntry.kind == ArtifactKind.RECORDING
+_MANIFEST = (
+    select(
+        func.count(case((_RECORDING, 1))).label("recordings"),
+        func.count(case((and_(_RECORDING, _ARCHIVED), 1))).label("recordings_archived"),
+        func.count(case((~_RECORDING, 1))).label("transcripts"),
+        func.count(case((and_(~_RECORDING, _ARCHIVED), 1))).label("transcripts_archived"),
+        func.max(case((_ARCHIVED, ArchiveManifestEntry.archived_at))).label("last_archived_at"),
+        func.count(case((ArchiveManifestEntry.state == ManifestState.FAILED, 1))).label("failed"),
+    )
+    .where(ArchiveManifestEntry.meeting_id == _ID)
+    .subquery("manifest")
+)
+_ATTENDANCE = (
+    select(
+        func.lower(ConferenceParticipant.email).label("email"),
+        func.min(ConferenceParticipant.first_joined_at).label("first_joined_at"),
+        func.max(ConferenceParticipant.last_left_at).label("last_left_at"),
+        func.sum(ConferenceParticipant.attended_seconds).label("attended_seconds"),
+    )
+    .where(ConferenceParticipant.meeting_id == _ID, ConferenceParticipant.email.is_not(None))
+    .group_by(func.lower(ConferenceParticipant.email))
+    .subquery("attendance")
+)
+_DETAIL = (
+    select(
+        *_MEETING_COLUMNS,
+        select(func.count())
+        .where(ConferenceRecord.meeting_id == _ID)
+        .scalar_subquery()
+        .label("conferences"),
+        *_MANIFEST.c,
+        LedgerEntry.meeting_id.label("ledger_meeting_id"),
+        LedgerEntry.compliance_status,
+        LedgerEntry.violation_reasons,
+        LedgerEntry.evaluated_at,
+        Participant.id.label("participant_id"),
+        *(c.label(f"p_{c.key}") for c in _PARTICIPANT_COLUMNS),
+        _ATTENDANCE.c.email.label("seen"),
+        _ATTENDANCE.c.first_joined_at.label("seen_first_joined_at"),
+        _ATTENDANCE.c.last_left_at.label("seen_last_left_at"),
+        _ATTENDANCE.c.attended_seconds.label("seen_attended_seconds"),
+    )
+    .select_from(Meeting)
+    .join(_MANIFEST, true())
+    .outerjoin(LedgerEntry, LedgerEntry.meeting_id == Meeting.id)
+    .outerjoin(Participant, Participant.meeting_id == Meeting.id)
+    .outerjoin(_ATTENDANCE, _ATTENDANCE.c.email == Participant.email)
+    .where(Meeting.id == _ID)
+    .order_by(Participant.email)
+)
+_FAILED_ARTIFACTS = (
+    select(ArchiveManifestEntry.artifact_name)
+    .where(ArchiveManifestEntry.meeting_id == _ID, ArchiveManifestEntry.state == ManifestState.FAILED)
+    .order_by(ArchiveManifestEntry.id)
+)
+_OPEN_VIOLATIONS = (
+    select(ComplianceViolation.reason, ComplianceViolation.detail, ComplianceViolation.opened_at)
+    .where(ComplianceViolation.meeting_id == _ID, ComplianceViolation.state == ViolationState.OPEN)
+    .order_by(ComplianceViolation.opened_at, ComplianceViolation.id)
+)
 
 
 def get_detail(state: AppState, principal: Principal, meeting_id: str) -> MeetingDetail:
-    with state.sessions() as session:
-        return meeting_detail(session, visible_meeting(session, principal, meeting_id))
+    if not is_uuid(meeting_id):
+        raise not_found(meeting_id)
+    params = {"meeting_id": meeting_id}
+    with state.engine.connect() as conn:
+        rows = conn.execute(_DETAIL, params).all()
+        m = rows[0] if rows else None
+        if m is None or (not principal.sees_all_clients and m.client_id != principal.client_id):
+            raise not_found(meeting_id)
+        failed = conn.scalars(_FAILED_ARTIFACTS, params).all() if m.failed else []
+        violations = (
+            conn.execute(_OPEN_VIOLATIONS, params).all() if m.ledger_meeting_id is not None else []
+        )
+    invited = [
+        ParticipantOut(
+            email=r.p_email,
+            display_name=r.p_display_name,
+            role=r.p_role,
+            response_status=r.p_response_status,
+            # Attendance is known for everyone once the pipeline has seen a conference.
+            attended=(r.seen_attended_seconds or 0) > 0 if m.conferences else r.p_attended,
+            first_joined_at=r.seen_first_joined_at if m.conferences else r.p_first_joined_at,
+            last_left_at=r.seen_last_left_at if m.conferences else r.p_last_left_at,
+            attended_seconds=int(r.seen_attended_seconds or 0)
+            if m.conferences
+            else r.p_attended_seconds,
+        )
+        for r in rows
+        if r.participant_id is not None
+    ]
+    recording = RecordingState(
+        conferences=m.conferences,
+        recordings=m.recordings,
+        recordings_archived=m.recordings_archived,
+        transcripts=m.transcripts,
+        transcripts_archived=m.transcripts_archived,
+        last_archived_at=m.last_archived_at,
+    )
+    compliance = (
+        ledger_compliance(m.compliance_status, m.violation_reasons, m.evaluated_at, violations)
+        if m.ledger_meeting_id is not None
+        else compliance_state(m.status, recording, failed)
+    )
+    return MeetingDetail(
+        **meeting_fields(_MeetingRow._make(m[:_M]), invited),
+        recording=recording,
+        compliance=compliance,
+    )
 
 
 def get_participants(state: AppState, principal: Principal, meeting_id: str) -> ParticipantList:

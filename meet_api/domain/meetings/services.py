@@ -6,6 +6,7 @@ in worker threads. Transactions are short and never span a Google call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -57,16 +58,20 @@ def visible_meeting(
 ) -> Meeting:
     """The meeting, if this key may see it; another client's meeting is a 404 like a missing one."""
     meeting = (
-        session.get(Meeting, meeting_id, with_for_update=lock) if _is_uuid(meeting_id) else None
+        session.get(Meeting, meeting_id, with_for_update=lock) if is_uuid(meeting_id) else None
     )
     if meeting is None or (
         not principal.sees_all_clients and meeting.client_id != principal.client_id
     ):
-        raise ApiProblem(404, f"no meeting {meeting_id!r}", slug="meeting-not-found")
+        raise not_found(meeting_id)
     return meeting
 
 
-def _is_uuid(value: str) -> bool:
+def not_found(meeting_id: str) -> ApiProblem:
+    return ApiProblem(404, f"no meeting {meeting_id!r}", slug="meeting-not-found")
+
+
+def is_uuid(value: str) -> bool:
     return (
         len(value) == 36 and value.count("-") == 4 and all(c in "0123456789abcdef-" for c in value)
     )
@@ -170,6 +175,22 @@ def complete_idempotent(state: AppState, record_id: int | None, status: int, bod
 def poll_idempotent(state: AppState, record_id: int) -> idempotency.Replay | None:
     with state.sessions() as session:
         return idempotency.poll(session, record_id)
+
+
+def finish_create(
+    state: AppState,
+    principal: Principal,
+    meeting_id: str,
+    record_id: int | None,
+    status_for: Callable[[MeetingOut], int],
+) -> MeetingOut:
+    """The meeting after provisioning, stored (with a key) as the answer to repeats, in one
+    transaction."""
+    with state.sessions.begin() as session:
+        out = meeting_out(visible_meeting(session, principal, meeting_id))
+        if record_id is not None:
+            idempotency.complete(session, record_id, status_for(out), as_json(out))
+        return out
 
 
 def read_out(state: AppState, principal: Principal, meeting_id: str) -> MeetingOut:
