@@ -70,7 +70,7 @@ def child(mode: str, endpoint: str, size: int, part_size: int, concurrency: int)
 
     from meet_core.archive import ArchivePolicy, ArchiveWriter, s3_client
 
-    client = s3_client(endpoint)
+    client = s3_client(endpoint, read_timeout=600)  # moto's completion can pass 60 s on a busy machine
     block = os.urandom(MiB)
     sha256 = hashlib.sha256()
     for chunk in generated(size, block):

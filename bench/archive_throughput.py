@@ -9,12 +9,16 @@ recording of that size, and a fresh moto S3 server (``python -m meet_core.archiv
 process, bucket with Object Lock) receives it, per run:
 
 * ``pipeline``: ``archived_recordings`` materialized for the day in a fresh subprocess (the
-  archiving process): Drive ranged 8 MiB chunks → ArchiveWriter (8 MiB parts, 2 in flight,
-  SHA-256 vs Drive, CRC64NVME, Object Lock read back) → manifest + audit. Setup reuses
+  archiving process): Drive ranged chunks of the part size, read one ahead by a prefetch
+  thread → ArchiveWriter (8 MiB parts, 2 in flight, each chunk uploaded as its part without
+  a copy, SHA-256 and MD5 vs Drive, CRC64NVME, Object Lock read back) → manifest + audit. Setup reuses
   bench/archive_pipeline_memory.py (``prepare``: provisioning, meeting played in the
   emulator, conference harvested into the manifest with the pipeline's own code).
 * ``baseline``: ``curl -H 'Authorization: Bearer …' <alt=media URL> | aws s3 cp - s3://…``
   (AWS CLI v1 from PyPI, default settings: 8 MiB parts, 10 in flight).
+
+Both sides get a 600 s read timeout (``--cli-read-timeout`` for the CLI) instead of 60 s,
+see READ_TIMEOUT_S; it changes nothing unless moto's completion passes 60 s.
 
 Throughput = size / wall time of the transfer (the asset body for the pipeline, the whole
 shell pipeline for the baseline). Peak RSS = VmHWM of the archiving process (/usr/bin/time
@@ -57,10 +61,15 @@ import archive_pipeline_memory as apm  # noqa: E402
 import download_peak_memory  # noqa: E402
 
 MiB = 2**20
-PART_CONCURRENCY: dict[str, str] = {}  # --part-concurrency N: BENCH_PART_CONCURRENCY for the child
+PART_CONCURRENCY: dict[str, str] = {}  # --part-concurrency / --part-size-mib: BENCH_* for the child
 BUCKET = apm.BUCKET
 ORGANIZER = apm.ORGANIZER
 BASELINE_KEY_PREFIX = "baseline"
+# Both sides (pipeline client and AWS CLI) wait this long for an answer instead of 60 s:
+# moto sends nothing while it completes a multipart upload (S3 sends keep-alive
+# whitespace), its completion of 1 GiB can pass 60 s on a busy machine, and botocore's
+# retry then races moto's still-running completion and fails. Not a throughput setting.
+READ_TIMEOUT_S = 600
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -192,9 +201,14 @@ def child(partition: str) -> dict[str, Any]:
 
     timings = instrument()
     resources = build_resources(Settings.from_env(), PipelineSettings.from_env())
-    if os.environ.get("BENCH_PART_CONCURRENCY"):  # what-if only: the product default is kept otherwise
+    what_if = {  # what-if only: the product defaults are kept otherwise
+        field: int(os.environ[name])
+        for field, name in (("part_concurrency", "BENCH_PART_CONCURRENCY"), ("part_size_mib", "BENCH_PART_SIZE_MIB"))
+        if os.environ.get(name)
+    }
+    if what_if:
         s3 = resources["s3"]
-        resources["s3"] = type(s3)(**{**s3.model_dump(), "part_concurrency": int(os.environ["BENCH_PART_CONCURRENCY"])})
+        resources["s3"] = type(s3)(**{**s3.model_dump(), **what_if})
     before, cpu0 = apm.current_kib(), self_cpu()
     started = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:
@@ -217,7 +231,8 @@ def child(partition: str) -> dict[str, Any]:
 
 def instrument() -> dict[str, float]:
     """Where the archiving process waits (bench-side wrappers; product code is unchanged):
-    seconds inside Drive chunk reads (the download generator's ``next``), and seconds per S3
+    seconds inside Drive chunk reads (the download generator's ``next``, run by the prefetch
+    thread), seconds the archiving loop waited for a chunk anyway, and seconds per S3
     operation (botocore before-call/after-call events; parts overlap, so UploadPart sums
     exceed wall time)."""
     import threading
@@ -245,9 +260,24 @@ def instrument() -> dict[str, float]:
             yield chunk
 
     GoogleGateway.iter_file = iter_file  # type: ignore[method-assign]
+    # With read-ahead, drive_chunk_reads happen in the prefetch thread; what the archiving
+    # loop still waits for the next chunk is drive_chunk_waits.
+    from meet_core.archive.multipart import Prefetch
+
+    original_next = Prefetch.__next__
+
+    def prefetch_next(self: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original_next(self)
+        finally:
+            add("drive_chunk_waits", time.perf_counter() - started)
+
+    Prefetch.__next__ = prefetch_next  # type: ignore[method-assign]
     original_client = pipeline_resources.s3_client
 
     def s3_client(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("read_timeout", READ_TIMEOUT_S)
         client = original_client(*args, **kwargs)
 
         def before(context: dict[str, Any], **_: Any) -> None:
@@ -373,6 +403,8 @@ def run_baseline(env: dict[str, str], folder: Path, size: int, file_id: str) -> 
                 "--endpoint-url",
                 moto.endpoint,
                 "--only-show-errors",
+                "--cli-read-timeout",
+                str(READ_TIMEOUT_S),
             ],
             stdin=curl.stdout,
             stderr=subprocess.PIPE,
@@ -469,6 +501,8 @@ def diag_moto_aws(folder: Path, size: int) -> dict[str, Any]:
                 "--endpoint-url",
                 moto.endpoint,
                 "--only-show-errors",
+                "--cli-read-timeout",
+                str(READ_TIMEOUT_S),
             ],
             stdin=zeros.stdout,
             stderr=subprocess.PIPE,
@@ -505,7 +539,7 @@ def diag_moto_complete(folder: Path, size: int) -> dict[str, Any]:
     part_size, block = 8 * MiB, os.urandom(8 * MiB)
     out: dict[str, Any] = {"mode": "moto complete: composite CRC32 / full-object CRC64NVME"}
     try:
-        client = s3_client(moto.endpoint)
+        client = s3_client(moto.endpoint, read_timeout=READ_TIMEOUT_S)
         for algorithm, kind in (("CRC32", "COMPOSITE"), ("CRC64NVME", "FULL_OBJECT")):
             key = f"{BASELINE_KEY_PREFIX}/complete-{algorithm}-{uuid.uuid4().hex}"
             upload = client.create_multipart_upload(
@@ -653,9 +687,17 @@ def main() -> None:
         default=None,
         help="what-if: parts in flight per transfer for the pipeline run (product default: 2)",
     )
+    parser.add_argument(
+        "--part-size-mib",
+        type=int,
+        default=None,
+        help="what-if: part size (and Drive chunk size) for the pipeline run (product default: 8)",
+    )
     args = parser.parse_args()
     if args.part_concurrency:
         PART_CONCURRENCY["BENCH_PART_CONCURRENCY"] = str(args.part_concurrency)
+    if args.part_size_mib:
+        PART_CONCURRENCY["BENCH_PART_SIZE_MIB"] = str(args.part_size_mib)
     sizes = args.sizes_mib or ([1024, 4096] if args.full else [1024])
     print(f"AWS CLI: {subprocess.run([aws_cli(), '--version'], capture_output=True, text=True).stdout.strip()}")
     summaries = []

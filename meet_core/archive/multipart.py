@@ -4,6 +4,7 @@ and the clean-up of uploads left behind by crashes."""
 from __future__ import annotations
 
 import io
+import queue
 import random
 import threading
 import time
@@ -31,19 +32,30 @@ MAX_PARTS = 10_000
 _TRANSIENT_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "Throttling"}
 
 
-def iter_parts(chunks: Iterable[bytes], part_size: int) -> Iterator[bytearray]:
+Part = bytes | bytearray  # a part's bytes: a Drive chunk as it came, or a filled bytearray
+
+
+def iter_parts(chunks: Iterable[bytes], part_size: int) -> Iterator[Part]:
     """Re-cut arbitrary chunks into ``part_size`` pieces (the last may be shorter; an empty
-    stream yields one empty piece). Each piece is handed over, never copied or kept: the
-    generator holds only the piece it is filling, so a part lives exactly as long as its
-    consumer keeps it."""
+    stream yields one empty piece). Each piece is handed over, never kept: the generator
+    holds only the piece it is filling, so a part lives exactly as long as its consumer
+    keeps it. A ``bytes`` chunk of exactly ``part_size`` arriving on a part boundary is
+    handed over as it is (immutable, so nobody can change it under the upload): with
+    source chunks of the part size (Drive ranged reads) no byte is copied here."""
     # Every part is one allocation of the same size (never grown): glibc then serves each
     # from mmap and returns it to the OS on free, instead of fragmenting the heap.
     part, filled = bytearray(part_size), 0
     produced = False
-    handover: list[bytearray] = []  # `yield handover.pop()` leaves no reference in this frame
+    handover: list[Part] = []  # `yield handover.pop()` leaves no reference in this frame
     for chunk in chunks:
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise TypeError(f"stream chunks must be bytes, got {type(chunk).__name__}")
+        if filled == 0 and type(chunk) is bytes and len(chunk) == part_size:
+            handover.append(chunk)
+            del chunk
+            produced = True
+            yield handover.pop()
+            continue
         view = memoryview(chunk).cast("B")
         while view:
             taken = min(part_size - filled, len(view))
@@ -62,11 +74,81 @@ def iter_parts(chunks: Iterable[bytes], part_size: int) -> Iterator[bytearray]:
         yield handover.pop()
 
 
-def prepend(items: list[bytearray], rest: Iterator[bytearray]) -> Iterator[bytearray]:
+def prepend(items: list[Part], rest: Iterator[Part]) -> Iterator[Part]:
     """``items`` then ``rest``, dropping each item once handed over (see iter_parts)."""
     while items:
         yield items.pop(0)
     yield from rest
+
+
+_END = object()
+
+
+class Prefetch:
+    """Iterate ``chunks`` in a background thread, at most ``depth`` chunks ahead of the
+    consumer: the next Drive chunk downloads while this one is hashed and uploaded
+    (socket reads and hashlib release the GIL). Nothing is read before the first
+    ``next``; the source's exception is raised to the consumer. ``close()`` (always call
+    it) stops the thread after the read it is in and closes the source in that thread."""
+
+    def __init__(self, chunks: Iterable[bytes], depth: int = 1) -> None:
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        self._chunks = chunks
+        # A slot is taken before a chunk is read, so at most `depth` chunks exist that
+        # the consumer has not taken yet (the one being read included).
+        self._slots = threading.Semaphore(depth)
+        self._ready: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._finished = False
+
+    def __iter__(self) -> Prefetch:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._finished:
+            raise StopIteration
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="prefetch", daemon=True)
+            self._thread.start()
+        kind, value = self._ready.get()
+        self._slots.release()
+        if kind == "chunk":
+            return value  # type: ignore[return-value]
+        self._finished = True
+        if kind == "error":
+            raise value  # type: ignore[misc]
+        raise StopIteration
+
+    def close(self) -> None:
+        self._finished = True
+        self._stop.set()
+        self._slots.release()  # wake the thread if it waits for a slot
+        while not self._ready.empty():  # drop what was read ahead
+            self._ready.get_nowait()
+
+    def _run(self) -> None:
+        source = iter(self._chunks)
+        try:
+            while True:
+                self._slots.acquire()
+                if self._stop.is_set():
+                    return
+                chunk = next(source, _END)
+                if chunk is _END:
+                    self._ready.put(("end", None))
+                    return
+                if self._stop.is_set():  # closed during the read: nobody will take it
+                    return
+                self._ready.put(("chunk", chunk))
+                del chunk
+        except BaseException as exc:  # handed to the consumer, raised in its thread
+            self._ready.put(("error", exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -83,7 +165,7 @@ class PartBody(io.RawIOBase):
     """A seekable file over one part that never copies it (BytesIO copies a bytearray;
     botocore's signer and retries need seek, http.client reads it in small blocks)."""
 
-    def __init__(self, data: bytearray) -> None:
+    def __init__(self, data: Part) -> None:
         super().__init__()
         self._view = memoryview(data)
         self._position = 0
@@ -93,6 +175,15 @@ class PartBody(io.RawIOBase):
 
     def seekable(self) -> bool:
         return True
+
+    def read(self, size: int = -1) -> memoryview:
+        """A view, not a copy (RawIOBase.read would copy twice per block): what reads the
+        body here (urllib3's send loop, the SigV4 payload hash over plain HTTP) only
+        passes the block on to sendall or a hash, which take any buffer."""
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._position + size)
+        block = self._view[self._position : end]
+        self._position = max(self._position, end)
+        return block
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         count = min(len(buffer), len(self._view) - self._position)
@@ -150,7 +241,7 @@ class PartUploader:
     def release(self) -> None:
         self._slots.release()
 
-    def submit(self, number: int, data: bytearray) -> None:
+    def submit(self, number: int, data: Part) -> None:
         future = self._pool.submit(self._upload, number, data)
         future.add_done_callback(self._done)
         self._futures.append(future)
@@ -177,7 +268,7 @@ class PartUploader:
                 raise future.exception()  # type: ignore[misc]
         raise ArchiveError("a part upload was cancelled")
 
-    def _upload(self, number: int, data: bytearray) -> UploadedPart:
+    def _upload(self, number: int, data: Part) -> UploadedPart:
         crc = crc64nvme(data)
         for attempt in range(1, self._attempts + 1):
             try:

@@ -34,6 +34,7 @@ from meet_core.archive.multipart import (
     MAX_PART_SIZE,
     MAX_PARTS,
     MIN_PART_SIZE,
+    Part,
     PartBody,
     PartUploader,
     abort_stale_uploads,
@@ -180,7 +181,7 @@ class ArchiveWriter:
     def _put_single(
         self,
         key: str,
-        data: bytearray,
+        data: Part,
         expected: Expected,
         content_type: str,
         metadata: dict[str, str],
@@ -211,7 +212,7 @@ class ArchiveWriter:
     def _put_multipart(
         self,
         key: str,
-        parts: Iterator[bytearray],
+        parts: Iterator[Part],
         expected: Expected,
         content_type: str,
         metadata: dict[str, str],

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.archive import ArchivedObject, ArchiveWriter, object_key
+from meet_core.archive.multipart import Prefetch
 from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, Meeting
 from meet_core.google import GoogleGateway, TranscriptEntry
 from meet_pipeline.defs.archive.manifest import (
@@ -31,7 +32,6 @@ from meet_pipeline.defs.archive.manifest import (
     mark_failed,
 )
 
-DOWNLOAD_CHUNK = 8 * 2**20
 TEXT_TYPE = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
 
@@ -224,22 +224,29 @@ class Archiver:
     ) -> tuple[ArchivedObject, DriveFacts, str]:
         assert job.source_id is not None
         info = self.gateway.get_file(job.source_id, subject=job.organizer_email)
-        chunks = self.gateway.iter_file(
-            job.source_id,
-            subject=job.organizer_email,
-            chunk_size=DOWNLOAD_CHUNK,
-            expected_size=info.size,
+        # Chunks of the part size become parts without a copy (iter_parts); the next one
+        # downloads while this one is hashed and uploaded.
+        chunks = Prefetch(
+            self.gateway.iter_file(
+                job.source_id,
+                subject=job.organizer_email,
+                chunk_size=self.writer.part_size,
+                expected_size=info.size,
+            )
         )
         content_type = info.mime_type or "video/mp4"
-        stored = self.writer.archive_stream(
-            key,
-            chunks,
-            expected_size=info.size,
-            expected_sha256=info.sha256,
-            expected_md5=info.md5,
-            content_type=content_type,
-            metadata=metadata,
-        )
+        try:
+            stored = self.writer.archive_stream(
+                key,
+                chunks,
+                expected_size=info.size,
+                expected_sha256=info.sha256,
+                expected_md5=info.md5,
+                content_type=content_type,
+                metadata=metadata,
+            )
+        finally:
+            chunks.close()
         return stored, DriveFacts(info.size, info.md5, info.sha256), content_type
 
     def _small(
