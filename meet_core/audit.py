@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,6 +71,17 @@ def _normalise_payload(payload: Any) -> Any:
     return json.loads(json.dumps(payload if payload is not None else {}, default=str))
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One event to append: what :func:`append_many` chains."""
+
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str | None = None
+    payload: Any = None
+
+
 def append_event(
     session: Session,
     *,
@@ -81,29 +92,47 @@ def append_event(
     payload: Any = None,
 ) -> AuditEvent:
     """Append one event inside the caller's transaction; it becomes visible on commit."""
-    head = session.execute(
-        select(AuditChainHead).where(AuditChainHead.id == HEAD_ID).with_for_update()
-    ).scalar_one()
-    event = AuditEvent(
-        seq=head.seq + 1,
-        occurred_at=utcnow(),
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        payload=_normalise_payload(payload),
-        prev_hash=head.hash,
-    )
-    event.hash = event_hash(event)
-    session.add(event)
-    session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == HEAD_ID)
-        .values(seq=event.seq, hash=event.hash)
-    )
-    head.seq, head.hash = event.seq, event.hash
-    session.flush()
+    [event] = append_many(session, [AuditEntry(actor, action, entity_type, entity_id, payload)])
     return event
+
+
+def append_many(session: Session, entries: Sequence[AuditEntry]) -> list[AuditEvent]:
+    """Append events in order inside the caller's transaction, locking and moving the chain
+    head once (one lock, one head update and one batched insert however many events).
+
+    The head stays locked until the caller commits, so commit soon after: every other
+    appender waits for it.
+    """
+    if not entries:
+        return []
+    head = session.execute(
+        select(AuditChainHead)
+        .where(AuditChainHead.id == HEAD_ID)
+        .with_for_update()
+    ).scalar_one()
+    occurred_at, seq, prev_hash = utcnow(), head.seq, head.hash
+    events = []
+    for entry in entries:
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            occurred_at=occurred_at,
+            actor=entry.actor,
+            action=entry.action,
+            entity_type=entry.entity_type,
+            entity_id=entry.entity_id,
+            payload=_normalise_payload(entry.payload),
+            prev_hash=prev_hash,
+        )
+        event.hash = prev_hash = event_hash(event)
+        events.append(event)
+    session.add_all(events)
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(seq=seq, hash=prev_hash)
+    )
+    head.seq, head.hash = seq, prev_hash
+    session.flush()
+    return events
 
 
 @dataclass(frozen=True, slots=True)

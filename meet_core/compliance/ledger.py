@@ -1,8 +1,13 @@
 """Materialise one day of the ledger: verdicts into ``compliance_ledger``, violations
 opened and resolved, the day's totals into ``compliance_daily_summary``.
 
-One transaction per day (readers see the whole day or the previous version of it), a
-batch of meetings at a time (flat memory at 100,000 meetings a day).
+A batch of meetings at a time (flat memory at 1,000,000 meetings a day), one transaction
+per batch: its ledger rows, the violations it opens or resolves, their audit events and
+webhooks commit together, so the audit chain head is locked only for the end of a batch
+(not for the whole day: every API create and sensor transition appends to the chain too).
+A reader sees every meeting of the day, each row from this run or the previous one; the
+summary is written last. A run that fails midway leaves whole batches, and a re-run
+converges (a violation already open is not opened again).
 """
 
 from __future__ import annotations
@@ -106,11 +111,19 @@ def materialize_ledger(
     actor: str,
     batch: int = DEFAULT_BATCH,
 ) -> LedgerOutcome:
-    """Replace the day's ledger rows and summary; the caller commits."""
+    """Replace the day's ledger rows and summary, committing ``session`` after each batch
+    (so it must not be inside a ``begin()`` block)."""
     totals, changes = DayTotals(), ViolationChanges()
-    session.execute(delete(LedgerEntry).where(LedgerEntry.partition_date == day))
+    after = ""  # the rows of the day up to here are this run's (meetings come in id order)
     for facts_batch in meeting_batches(session, day, batch):
         ids = [f.meeting_id for f in facts_batch]
+        session.execute(
+            delete(LedgerEntry).where(
+                LedgerEntry.partition_date == day,
+                LedgerEntry.meeting_id > after,
+                LedgerEntry.meeting_id <= ids[-1],
+            )
+        )
         session.execute(
             delete(LedgerEntry).where(LedgerEntry.meeting_id.in_(ids))
         )  # moved from another day
@@ -118,9 +131,15 @@ def materialize_ledger(
         session.execute(insert(LedgerEntry), [ledger_values(f, v, now) for f, v in verdicts])
         found = {f.meeting_id: (day, v.details) for f, v in verdicts}
         changes = changes + reconcile_violations(session, found=found, now=now, actor=actor)
+        session.commit()  # releases the audit chain head taken by reconcile_violations
+        session.expunge_all()
         for _, verdict in verdicts:
             totals.add(verdict)
-        session.expunge_all()
+        after = ids[-1]
+    # Meetings that left the day (rescheduled) since the previous run.
+    session.execute(
+        delete(LedgerEntry).where(LedgerEntry.partition_date == day, LedgerEntry.meeting_id > after)
+    )
     open_violations = (
         session.scalar(
             select(func.count()).where(
@@ -131,6 +150,7 @@ def materialize_ledger(
         or 0
     )
     _write_summary(session, day, totals, open_violations, now)
+    session.commit()
     return LedgerOutcome(day, totals, changes, open_violations)
 
 

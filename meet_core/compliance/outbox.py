@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -82,37 +82,64 @@ def enqueue_event(
     ``dedupe_key`` makes the call idempotent: a second event with the same key is not added
     and the first one's id is returned (e.g. ``recording.archived:<artifact name>``).
     """
+    [event_id] = enqueue_events(session, event_type, [(payload, dedupe_key)])
+    return event_id
+
+
+def enqueue_events(
+    session: Session,
+    event_type: str,
+    events: Sequence[tuple[Mapping[str, Any], str | None]],
+) -> list[str]:
+    """:func:`enqueue_event` for many ``(payload, dedupe_key)`` of one type at once: one
+    look-up of the keys and one batched insert. Returns the ids in the order given."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"event_type: expected one of {sorted(EVENT_TYPES)}, got {event_type!r}")
-    if not isinstance(payload, Mapping):
-        raise ValueError(f"payload: expected a JSON object, got {type(payload).__name__}")
-    _check_json(payload)
-    if dedupe_key is not None:
-        if not isinstance(dedupe_key, str) or not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY:
+    for payload, dedupe_key in events:
+        if not isinstance(payload, Mapping):
+            raise ValueError(f"payload: expected a JSON object, got {type(payload).__name__}")
+        _check_json(payload)
+        if dedupe_key is not None and (
+            not isinstance(dedupe_key, str) or not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY
+        ):
             raise ValueError(
                 f"dedupe_key: expected 1..{MAX_DEDUPE_KEY} characters, got {dedupe_key!r}"
             )
-        existing = session.scalar(
-            select(WebhookOutboxEntry.id).where(WebhookOutboxEntry.dedupe_key == dedupe_key)
-        )
-        if existing is not None:
-            return existing
+    keys = [key for _, key in events if key is not None]
+    known: dict[str, str] = {}
+    if keys:
+        for key, event_id in session.execute(
+            select(WebhookOutboxEntry.dedupe_key, WebhookOutboxEntry.id).where(
+                WebhookOutboxEntry.dedupe_key.in_(keys)
+            )
+        ):
+            known[str(key)] = event_id
     now = utcnow()
-    event_id = new_event_id()
-    body = event_body(event_id, event_type, now.isoformat().replace("+00:00", "Z"), payload)
-    if len(body.encode()) > MAX_BODY_BYTES:
-        raise ValueError(f"payload: the event body exceeds {MAX_BODY_BYTES} bytes")
-    session.add(
-        WebhookOutboxEntry(
-            id=event_id,
-            event_type=event_type,
-            dedupe_key=dedupe_key,
-            body=body,
-            created_at=now,
-            state=OutboxState.PENDING,
-            attempts=0,
-            next_attempt_at=now,
+    created_at = now.isoformat().replace("+00:00", "Z")
+    ids, rows = [], []
+    for payload, dedupe_key in events:
+        if dedupe_key is not None and dedupe_key in known:
+            ids.append(known[dedupe_key])
+            continue
+        event_id = new_event_id()
+        body = event_body(event_id, event_type, created_at, payload)
+        if len(body.encode()) > MAX_BODY_BYTES:
+            raise ValueError(f"payload: the event body exceeds {MAX_BODY_BYTES} bytes")
+        rows.append(
+            WebhookOutboxEntry(
+                id=event_id,
+                event_type=event_type,
+                dedupe_key=dedupe_key,
+                body=body,
+                created_at=now,
+                state=OutboxState.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+            )
         )
-    )
+        ids.append(event_id)
+        if dedupe_key is not None:
+            known[dedupe_key] = event_id
+    session.add_all(rows)
     session.flush()
-    return event_id
+    return ids

@@ -2,7 +2,7 @@
 
 Every opening and resolution is an audit event (so the violation history is part of the
 hash chain) and an opening also puts a ``compliance.violation`` webhook in the outbox, in
-the same transaction.
+the same transaction; the ledger writes them a batch of meetings at a time.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from meet_core.audit import append_event
-from meet_core.compliance.outbox import enqueue_event
+from meet_core.audit import AuditEntry, append_many
+from meet_core.compliance.outbox import enqueue_events
 from meet_core.db.models import ComplianceViolation, ViolationReason, ViolationState
 
 LEDGER_RESOLVER = "ledger"
@@ -58,9 +59,13 @@ def reconcile_violations(
 
     A reason seen with no open row opens one, unless a person already resolved it (their
     decision stands). An open row whose reason is no longer seen is resolved by the ledger.
+    The new rows, the audit events and the webhooks are written in one batch each, and
+    the audit chain head is locked last: the caller should commit right after.
     """
     latest = latest_by_reason(session, list(found))
-    opened = resolved = 0
+    to_open: list[dict[str, Any]] = []
+    # In the order observed: an index into to_open (opened) or the row (resolved).
+    changes: list[int | ComplianceViolation] = []
     for meeting_id, (day, reasons) in found.items():
         rows = latest.get(meeting_id, {})
         for reason, detail in reasons.items():
@@ -69,90 +74,93 @@ def reconcile_violations(
                 row.state == ViolationState.OPEN or row.resolved_by != LEDGER_RESOLVER
             ):
                 continue
-            _open(session, meeting_id, day, reason, detail, now, actor)
-            opened += 1
+            changes.append(len(to_open))
+            to_open.append(
+                {
+                    "meeting_id": meeting_id,
+                    "partition_date": day,
+                    "reason": reason.value,
+                    "detail": detail,
+                    "state": ViolationState.OPEN,
+                    "opened_at": now,
+                    "opened_by": actor[:MAX_NAME],
+                }
+            )
         for seen_reason, row in rows.items():
             if row.state == ViolationState.OPEN and seen_reason not in reasons:
-                _resolve(
-                    session,
-                    row,
-                    now=now,
-                    by=LEDGER_RESOLVER,
-                    resolution=AUTO_RESOLUTION,
-                    actor=actor,
-                )
-                resolved += 1
-    session.flush()
-    return ViolationChanges(opened, resolved)
-
-
-def _open(
-    session: Session,
-    meeting_id: str,
-    day: str,
-    reason: ViolationReason,
-    detail: str,
-    now: datetime,
-    actor: str,
-) -> None:
-    row = ComplianceViolation(
-        meeting_id=meeting_id,
-        partition_date=day,
-        reason=reason.value,
-        detail=detail,
-        state=ViolationState.OPEN,
-        opened_at=now,
-        opened_by=actor[:MAX_NAME],
+                _mark_resolved(row, now=now, by=LEDGER_RESOLVER, resolution=AUTO_RESOLUTION)
+                changes.append(row)
+    opened_ids = (
+        list(
+            session.scalars(
+                insert(ComplianceViolation).returning(
+                    ComplianceViolation.id, sort_by_parameter_order=True
+                ),
+                to_open,
+            )
+        )
+        if to_open
+        else []
     )
-    session.add(row)
-    session.flush()
-    payload = {
-        "violation_id": row.id,
-        "meeting_id": meeting_id,
-        "partition_date": day,
-        "reason": reason.value,
-        "detail": detail,
+    payloads = [
+        _opened_payload(violation_id, values, now)
+        for violation_id, values in zip(opened_ids, to_open, strict=True)
+    ]
+    session.flush()  # the resolutions
+    enqueue_events(
+        session,
+        "compliance.violation",
+        [(p, f"compliance.violation:{p['violation_id']}") for p in payloads],
+    )
+    append_many(
+        session,
+        [
+            AuditEntry(
+                actor,
+                "compliance.violation_opened",
+                "meeting",
+                payloads[c]["meeting_id"],
+                payloads[c],
+            )
+            if isinstance(c, int)
+            else _resolved_entry(c, actor)
+            for c in changes
+        ],
+    )
+    return ViolationChanges(len(to_open), len(changes) - len(to_open))
+
+
+def _opened_payload(violation_id: int, values: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "violation_id": violation_id,
+        "meeting_id": values["meeting_id"],
+        "partition_date": values["partition_date"],
+        "reason": values["reason"],
+        "detail": values["detail"],
         "opened_at": now.isoformat(),
     }
-    append_event(
-        session,
-        actor=actor,
-        action="compliance.violation_opened",
-        entity_type="meeting",
-        entity_id=meeting_id,
-        payload=payload,
-    )
-    enqueue_event(
-        session, "compliance.violation", payload, dedupe_key=f"compliance.violation:{row.id}"
-    )
 
 
-def _resolve(
-    session: Session,
-    row: ComplianceViolation,
-    *,
-    now: datetime,
-    by: str,
-    resolution: str,
-    actor: str,
-) -> None:
+def _mark_resolved(row: ComplianceViolation, *, now: datetime, by: str, resolution: str) -> None:
     row.state, row.resolved_at, row.resolved_by, row.resolution = (
         ViolationState.RESOLVED,
         now,
         by,
         resolution,
     )
-    append_event(
-        session,
-        actor=actor,
-        action="compliance.violation_resolved",
-        entity_type="meeting",
-        entity_id=row.meeting_id,
-        payload={
+
+
+def _resolved_entry(row: ComplianceViolation, actor: str) -> AuditEntry:
+    return AuditEntry(
+        actor,
+        "compliance.violation_resolved",
+        "meeting",
+        row.meeting_id,
+        {
             "violation_id": row.id,
             "reason": row.reason,
-            "resolved_by": by,
-            "resolution": resolution,
+            "resolved_by": row.resolved_by,
+            "resolution": row.resolution,
         },
     )
 
@@ -171,15 +179,8 @@ def resolve_violation(
     row = session.get(ComplianceViolation, violation_id, with_for_update=True)
     if row is None or row.state != ViolationState.OPEN:
         return False
-    _resolve(
-        session,
-        row,
-        now=now,
-        by=by.strip(),
-        resolution=resolution.strip(),
-        actor=f"person:{by.strip()}",
-    )
-    session.flush()
+    _mark_resolved(row, now=now, by=by.strip(), resolution=resolution.strip())
+    append_many(session, [_resolved_entry(row, f"person:{by.strip()}")])
     return True
 
 

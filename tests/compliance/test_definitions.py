@@ -67,7 +67,7 @@ def test_schedules_ask_for_the_right_days(
     world.meeting(
         "waiting", at("2025-06-07", "09:00"), at("2025-06-07", "10:00"), MeetingStatus.PENDING
     )
-    with db_sessions.begin() as session:
+    with db_sessions() as session:
         materialize_ledger(
             session, "2025-06-07", now=at("2025-06-07", "08:00"), levels=ServiceLevels(), actor="t"
         )

@@ -58,7 +58,7 @@ def build_history(world: World) -> None:
         world.meeting(
             f"d{i}-cancelled", at(day, "18:00"), at(day, "19:00"), MeetingStatus.CANCELLED
         )
-        with world.sessions.begin() as session:
+        with world.sessions() as session:
             materialize_ledger(session, day, now=NOW, levels=LEVELS, actor="test")
 
 
@@ -222,7 +222,7 @@ def test_titles_are_escaped(world: World, db_sessions: sessionmaker[Session]) ->
 
     from meet_core.db.models import Meeting
 
-    with db_sessions.begin() as session:
+    with db_sessions() as session:
         session.execute(
             update(Meeting)
             .where(Meeting.id == meeting_id)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from meet_core.audit import GENESIS_HASH, append_event, verify_chain
+from meet_core.audit import GENESIS_HASH, AuditEntry, append_event, append_many, verify_chain
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
 
@@ -148,3 +148,22 @@ def test_many_processes_keep_one_linear_chain(
         f"\n[{chain_engine.dialect.name}] {processes} processes x {per_process} appends: "
         f"{report.count / elapsed:.0f} appends/s including process start-up"
     )
+
+
+def test_append_many_chains_in_order_with_single_appends(chain_engine: Engine) -> None:
+    sessions = make_session_factory(chain_engine)
+    _append(chain_engine, 2)
+    with sessions.begin() as session:
+        events = append_many(
+            session,
+            [AuditEntry("test", "batch.item", "thing", f"b{i}", {"i": i}) for i in range(4)],
+        )
+        assert [e.seq for e in events] == [3, 4, 5, 6]
+        assert append_many(session, []) == []
+    _append(chain_engine, 1)
+    report = _verify(chain_engine)
+    assert report.ok and report.count == 7, report.describe()
+    with chain_engine.connect() as conn:
+        ids = conn.execute(text("SELECT entity_id FROM audit_events ORDER BY seq")).scalars().all()
+    assert ids == ["0", "1", "b0", "b1", "b2", "b3", "0"]
+

@@ -112,6 +112,7 @@ def compliance_ledger(
             )  # ArchiveError: S3 down, the run fails
     with sessions.begin() as session:
         record_looks(session, looks, now)
+    with sessions() as session:  # commits a batch of meetings at a time
         outcome = materialize_ledger(
             session, day, now=now, levels=levels, actor=f"asset:compliance_ledger[{day}]"
         )
