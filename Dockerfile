@@ -6,7 +6,8 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN pip install uv==0.13.9
 WORKDIR /src
-# Dependencies first, from the lock, so that code changes do not re-install them.
+# Dependencies first, from the runtime lock (no sandbox, no test tools), so that code
+# changes do not re-install them.
 COPY requirements.lock ./
 RUN uv venv /opt/venv --python /usr/local/bin/python3.11 \
  && uv pip install --python /opt/venv/bin/python -r requirements.lock
@@ -14,6 +15,8 @@ COPY pyproject.toml README.md ./
 COPY meet_core ./meet_core
 COPY meet_api ./meet_api
 COPY meet_pipeline ./meet_pipeline
+COPY meet_cli ./meet_cli
+# meet_sandbox (emulator, local S3, demo) is left out of the image on purpose.
 RUN uv pip install --python /opt/venv/bin/python --no-deps .
 
 FROM python:3.11-slim-bookworm AS runtime

@@ -337,7 +337,7 @@ def check_same_answer(api: Server, baseline: Server, key: str, meeting_id: str) 
 
 class Emulator:
     def __init__(self, folder: Path) -> None:
-        from meet_core.emulator import write_service_account
+        from meet_sandbox.emulator import write_service_account
 
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -347,7 +347,7 @@ class Emulator:
             [
                 sys.executable,
                 "-m",
-                "meet_core.emulator",
+                "meet_sandbox.emulator",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -373,7 +373,7 @@ class Emulator:
 
 def direct_provisioning(gateway: Any, n: int) -> float:
     """The Google calls of one provisioning, made straight through the gateway; seconds."""
-    from meet_core.google import Attendee, ConferenceCreate, EventDraft
+    from meet_core.google import CalendarAttendee, ConferenceCreate, EventDraft
     from meet_core.provisioning import event_id_for
 
     meeting_id = str(uuid.uuid4())
@@ -387,9 +387,9 @@ def direct_provisioning(gateway: Any, n: int) -> float:
         conference=ConferenceCreate(request_id=meeting_id),
         description="Quarterly review",
         attendees=[
-            Attendee(ORGANIZER),
-            Attendee(f"guest1.d{n}@example.org", "Guest One"),
-            Attendee(f"guest2.d{n}@example.org", "Guest Two"),
+            CalendarAttendee(ORGANIZER),
+            CalendarAttendee(f"guest1.d{n}@example.org", "Guest One"),
+            CalendarAttendee(f"guest2.d{n}@example.org", "Guest Two"),
         ],
         external_id=f"DIRECT-{n}",
         meeting_id=meeting_id,
@@ -534,7 +534,7 @@ def main() -> None:
     ):
         folder = Path(tmp)
         key, _, ids = prepare_database(url, args.meetings)
-        from meet_core.emulator import write_service_account
+        from meet_sandbox.emulator import write_service_account
 
         unused_key = write_service_account(folder / "sa-unused.json")
         env = {

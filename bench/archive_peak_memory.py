@@ -124,7 +124,7 @@ def child(mode: str, endpoint: str, size: int, part_size: int, concurrency: int)
 def run(mode: str, args: argparse.Namespace) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "meet_core.archive", "--bucket", BUCKET],
+        [sys.executable, "-m", "meet_sandbox.s3", "--bucket", BUCKET],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -88,7 +88,7 @@ def child(partition: str) -> dict[str, Any]:
 
 def start_s3(home: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "meet_core.archive", "--bucket", BUCKET],
+        [sys.executable, "-m", "meet_sandbox.s3", "--bucket", BUCKET],
         stdout=subprocess.PIPE,
         text=True,
         cwd=home,
@@ -109,7 +109,6 @@ def prepare(env: dict[str, str], people_url: str, size: int) -> tuple[str, str, 
     from meet_core.db import make_engine, make_session_factory
     from meet_core.db.migrate import upgrade
     from meet_core.db.models import ApiClient, ArchiveManifestEntry, Meeting, Participant
-    from meet_core.emulator import SandboxClient
     from meet_core.google import GoogleGateway
     from meet_core.google.types import parse_time
     from meet_core.meetings_state import WindowPolicy
@@ -118,6 +117,7 @@ def prepare(env: dict[str, str], people_url: str, size: int) -> tuple[str, str, 
     from meet_pipeline.defs.google.harvest import apply_snapshot
     from meet_pipeline.defs.google.snapshot import MeetingTarget, fetch_snapshot
     from meet_pipeline.partitions import day_of
+    from meet_sandbox.emulator import SandboxClient
 
     settings = Settings.from_env(env)
     upgrade(settings.database_url)
@@ -191,7 +191,7 @@ def archived_row(env: dict[str, str]) -> tuple[str, str, int]:
 
 def measure(size_mib: int) -> dict[str, Any]:
     """Set everything up, archive in a subprocess, check the manifest; the child's report."""
-    from meet_core.emulator import EmulatorServer, write_service_account
+    from meet_sandbox.emulator import EmulatorServer, write_service_account
 
     size = size_mib * 2**20
     with tempfile.TemporaryDirectory() as folder:

@@ -5,7 +5,7 @@
     .venv/bin/python bench/archive_throughput.py --sizes-mib 256 --repeat 2 --no-diagnostics
 
 For each size, the Google emulator serves (in this process, HTTP on loopback) a meeting
-recording of that size, and a fresh moto S3 server (``python -m meet_core.archive``, its own
+recording of that size, and a fresh moto S3 server (``python -m meet_sandbox.s3``, its own
 process, bucket with Object Lock) receives it, per run:
 
 * ``pipeline``: ``archived_recordings`` materialized for the day in a fresh subprocess (the
@@ -597,7 +597,7 @@ def line(size: int, result: dict[str, Any]) -> str:
 
 
 def measure_size(size: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    from meet_core.emulator import EmulatorServer, write_service_account
+    from meet_sandbox.emulator import EmulatorServer, write_service_account
 
     key = write_service_account(folder / "sa.json")
     runs: list[dict[str, Any]] = []

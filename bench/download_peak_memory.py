@@ -164,9 +164,9 @@ def main() -> None:
         print(json.dumps(report))
         return
 
-    from meet_core.emulator import EmulatorServer, SandboxClient, write_service_account
     from meet_core.google import GoogleGateway
     from meet_core.settings import Settings
+    from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
 
     size, chunk = args.size_mib * 2**20, args.chunk_mib * 2**20
     with tempfile.TemporaryDirectory() as home:

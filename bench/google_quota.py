@@ -80,7 +80,7 @@ class RequestLog:
 
 def harness_for(url: str, emulator: Emulator, folder: Path, instance: Any, s3: Any) -> Any:
     from meet_core.archive.client import ensure_bucket
-    from meet_core.emulator import SandboxClient
+    from meet_sandbox.emulator import SandboxClient
     from tests.pipeline.harness import make_harness
 
     client = s3.client()
@@ -355,8 +355,8 @@ def main() -> None:
     logging.disable(logging.INFO)  # Dagster's per-event run logs
     import dagster as dg
 
-    from meet_core.archive.embedded import EmbeddedS3
-    from meet_core.emulator import SandboxClient
+    from meet_sandbox.emulator import SandboxClient
+    from meet_sandbox.s3.embedded import EmbeddedS3
 
     summary: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="meet-quota-") as tmp, EmbeddedS3() as s3:

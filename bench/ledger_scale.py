@@ -172,8 +172,8 @@ def sensor_ticks(url: str, args: argparse.Namespace) -> dict[str, Any]:
     from api_load import Emulator
     from google_quota import RequestLog, add_active, harness_for, measure_ticks
 
-    from meet_core.archive.embedded import EmbeddedS3
-    from meet_core.emulator import SandboxClient
+    from meet_sandbox.emulator import SandboxClient
+    from meet_sandbox.s3.embedded import EmbeddedS3
 
     results = []
     with tempfile.TemporaryDirectory(prefix="meet-ledger-scale-") as tmp, EmbeddedS3() as s3:

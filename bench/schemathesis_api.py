@@ -24,13 +24,13 @@ from meet_api.app import create_app
 from meet_api.config import ApiConfig
 from meet_api.server import BackgroundServer
 from meet_core.apikeys import create_key
-from meet_core.archive.embedded import EmbeddedS3
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
-from meet_core.emulator import EmulatorServer
 from meet_core.google.gateway import GoogleGateway
 from meet_core.google.retry import RetryPolicy
 from meet_core.settings import Settings
+from meet_sandbox.emulator import EmulatorServer
+from meet_sandbox.s3.embedded import EmbeddedS3
 
 DEFAULT_CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"

@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import TracebackType
 
 import uvicorn
@@ -18,7 +15,7 @@ from litestar import Litestar
 
 from meet_api.lib.logging import configure_logging
 from meet_core.db.migrate import upgrade
-from meet_core.settings import EMULATOR_SERVICE_ACCOUNT, Settings
+from meet_core.settings import Settings
 
 log = logging.getLogger("meet_api.server")
 
@@ -88,40 +85,26 @@ class BackgroundServer:
         self.stop()
 
 
-@contextmanager
-def embedded_google(settings: Settings) -> Iterator[Settings]:
-    """Settings with Google reachable: as configured, or (nothing configured) an emulator in
-    this process, keeping its state and service account under MEET_HOME."""
-    if settings.google_endpoint or settings.google_credentials_file:
-        yield settings
-        return
-    from meet_core.emulator import EmulatorServer
+class GoogleNotConfigured(RuntimeError):
+    """The API was asked to serve with no Google to talk to."""
 
-    settings.home.mkdir(parents=True, exist_ok=True)
-    account = settings.home / EMULATOR_SERVICE_ACCOUNT
-    known = [account] if account.exists() else []
-    with EmulatorServer(
-        "127.0.0.1",
-        0,
-        state_file=settings.home / "emulator-state.json",
-        service_accounts=known,
-        organizer_domain=settings.organizer_domain,
-    ) as emulator:
-        if not known:
-            emulator.create_service_account(account)
-        log.info("no Google configured: embedded emulator on %s", emulator.base_url)
-        yield dataclasses.replace(
-            settings, google_endpoint=emulator.base_url, google_credentials_file=account
+
+def require_google(settings: Settings) -> None:
+    """Fail fast, in one line, when neither Google credentials nor an endpoint are set."""
+    if not (settings.google_endpoint or settings.google_credentials_file):
+        raise GoogleNotConfigured(
+            "no Google configured: set GOOGLE_APPLICATION_CREDENTIALS (production) or "
+            "MEET_GOOGLE_ENDPOINT (an emulator), or run `meet-archive api --sandbox`"
         )
 
 
 def main(settings: Settings, host: str, port: int) -> None:
-    """``meet-archive api``: the embedded defaults are made usable (SQLite migrated, emulator
-    started); a configured database is never migrated behind the operator's back."""
+    """``meet-archive api``: the embedded SQLite default is migrated; a configured database is
+    never migrated behind the operator's back."""
     from meet_api.app import create_app
 
+    require_google(settings)
     configure_logging()
     if "MEET_DATABASE_URL" not in os.environ:
         upgrade(settings.database_url)
-    with embedded_google(settings) as ready:
-        serve(create_app(ready), host, port)
+    serve(create_app(settings), host, port)

@@ -47,7 +47,7 @@ from meet_core.google.errors import (
 )
 from meet_core.google.gateway import GoogleGateway
 from meet_core.google.types import (
-    Attendee,
+    CalendarAttendee,
     CalendarEvent,
     ConferenceCreate,
     EventChanges,
@@ -104,7 +104,7 @@ class _Snapshot:
     end: datetime
     timezone: str
     organizer: str
-    attendees: tuple[Attendee, ...]
+    attendees: tuple[CalendarAttendee, ...]
     event_id: str | None
     version: int
     attempts: int
@@ -135,7 +135,7 @@ def _snapshot(meeting: Meeting) -> _Snapshot:
         timezone=meeting.timezone,
         organizer=meeting.organizer_email,
         attendees=tuple(
-            Attendee(email=p.email, display_name=p.display_name) for p in meeting.participants
+            CalendarAttendee(email=p.email, display_name=p.display_name) for p in meeting.participants
         ),
         event_id=meeting.calendar_event_id,
         version=meeting.version,

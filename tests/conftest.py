@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
-from meet_core.emulator import EmulatorServer, SandboxClient
 from meet_core.google.gateway import GoogleGateway
 from meet_core.google.retry import RetryPolicy
 from meet_core.settings import Settings, reset_settings
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
 from tests.databases import ENGINES, temporary_database
 
 

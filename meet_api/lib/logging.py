@@ -48,11 +48,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
-    """Send the API's, the provisioner's and the server's logs to one JSON stream."""
+def configure_logging(level: int = logging.INFO, stream: Any = None, also: tuple[str, ...] = ()) -> None:
+    """Send the API's, the provisioner's and the server's logs (and those of the loggers named
+    in ``also``) to one JSON stream."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
-    for name in ("meet_api", "meet_core", "uvicorn", "uvicorn.error", "litestar"):
+    for name in ("meet_api", "meet_core", "uvicorn", "uvicorn.error", "litestar", *also):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level)

@@ -1,7 +1,6 @@
-"""S3 archive: embedded server, client factory, Object Lock writer and fault proxy."""
+"""S3 archive: client factory, bucket checks, and the streamed Object Lock writer."""
 
 from meet_core.archive.client import bucket_has_object_lock, ensure_bucket, s3_client
-from meet_core.archive.embedded import EmbeddedS3
 from meet_core.archive.errors import ArchiveConflict, ArchiveError, ChecksumMismatch
 from meet_core.archive.keys import object_key
 from meet_core.archive.lock import ArchivePolicy
@@ -15,7 +14,6 @@ __all__ = [
     "ArchiveWriter",
     "ArchivedObject",
     "ChecksumMismatch",
-    "EmbeddedS3",
     "VerifyResult",
     "bucket_has_object_lock",
     "ensure_bucket",

@@ -1,7 +1,7 @@
 """``meet-archive audit verify``: the audit chain, every digest against it and against its
 locked S3 object, and archived objects re-hashed against the manifest.
 
-Every mismatch becomes a :class:`Problem` that names what broke (a sequence number, a
+Every mismatch becomes a :class:`VerifyProblem` that names what broke (a sequence number, a
 digest number, an S3 URI); the command exits non-zero when there is any.
 """
 
@@ -27,7 +27,7 @@ from meet_core.db.models import ArchiveManifestEntry, AuditDigest, AuditEvent, M
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class VerifyProblem:
     area: str  # "chain", "digest", "object", "s3"
     subject: str
     message: str
@@ -43,7 +43,7 @@ class VerificationReport:
     undigested_events: int = 0
     objects_checked: int = 0
     objects_archived: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[VerifyProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -93,7 +93,7 @@ class Verifier:
         return self._client
 
     def problem(self, area: str, subject: str, message: str) -> None:
-        self.report.problems.append(Problem(area, subject, message))
+        self.report.problems.append(VerifyProblem(area, subject, message))
 
     # -- the chain ---------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from meet_core.google import validate
 from meet_core.google.core import GatewayCore
 from meet_core.google.errors import ConferenceCreationFailed, Conflict, GoogleUnavailable, NotFound
 from meet_core.google.types import (
-    Attendee,
+    CalendarAttendee,
     CalendarEvent,
     ConferenceCreate,
     EventChanges,
@@ -44,7 +44,7 @@ def _conference(conference: ConferenceCreate | Space) -> dict[str, Any]:
     }
 
 
-def _attendees(attendees: tuple[Attendee, ...] | list[Attendee]) -> list[dict[str, Any]]:
+def _attendees(attendees: tuple[CalendarAttendee, ...] | list[CalendarAttendee]) -> list[dict[str, Any]]:
     return [a.to_json() for a in attendees]
 
 

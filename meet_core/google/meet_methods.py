@@ -9,9 +9,9 @@ from typing import Any
 from meet_core.google import validate
 from meet_core.google.core import GatewayCore
 from meet_core.google.types import (
-    ConferenceRecord,
-    Participant,
-    ParticipantSession,
+    MeetConferenceRecord,
+    MeetParticipant,
+    MeetParticipantSession,
     Recording,
     Space,
     Transcript,
@@ -101,7 +101,7 @@ class MeetMethods(GatewayCore):
 
     def list_conference_records(
         self, space_name: str, *, subject: str | None = None
-    ) -> list[ConferenceRecord]:
+    ) -> list[MeetConferenceRecord]:
         name = validate.space_name(space_name)
         code = _MEETING_CODE.fullmatch(name)
         query = f'space.meeting_code = "{code.group(1)}"' if code else f'space.name = "{name}"'
@@ -114,11 +114,11 @@ class MeetMethods(GatewayCore):
             ),
             "conferenceRecords",
         )
-        return [ConferenceRecord.from_json(item) for item in items]
+        return [MeetConferenceRecord.from_json(item) for item in items]
 
     def list_participants(
         self, record_name: str, *, subject: str | None = None
-    ) -> list[Participant]:
+    ) -> list[MeetParticipant]:
         parent = validate.record_name(record_name)
         items = self._list_all(
             "meet",
@@ -130,11 +130,11 @@ class MeetMethods(GatewayCore):
             ),
             "participants",
         )
-        return [Participant.from_json(item) for item in items]
+        return [MeetParticipant.from_json(item) for item in items]
 
     def list_participant_sessions(
         self, participant_name: str, *, subject: str | None = None
-    ) -> list[ParticipantSession]:
+    ) -> list[MeetParticipantSession]:
         parent = validate.participant_name(participant_name)
         items = self._list_all(
             "meet",
@@ -147,7 +147,7 @@ class MeetMethods(GatewayCore):
             ),
             "participantSessions",
         )
-        return [ParticipantSession.from_json(item) for item in items]
+        return [MeetParticipantSession.from_json(item) for item in items]
 
     def list_recordings(self, record_name: str, *, subject: str | None = None) -> list[Recording]:
         parent = validate.record_name(record_name)

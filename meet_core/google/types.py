@@ -54,7 +54,7 @@ class Space:
 
 
 @dataclass(frozen=True, slots=True)
-class Attendee:
+class CalendarAttendee:
     email: str
     display_name: str | None = None
     optional: bool = False
@@ -70,7 +70,7 @@ class Attendee:
         return body
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Attendee:
+    def from_json(cls, data: Mapping[str, Any]) -> CalendarAttendee:
         return cls(
             email=str(data.get("email", "")),
             display_name=_str(data.get("displayName")),
@@ -95,7 +95,7 @@ class EventDraft:
     timezone: str
     conference: ConferenceCreate | Space
     description: str | None = None
-    attendees: tuple[Attendee, ...] | list[Attendee] = ()
+    attendees: tuple[CalendarAttendee, ...] | list[CalendarAttendee] = ()
     external_id: str | None = None
     meeting_id: str | None = None
 
@@ -109,7 +109,7 @@ class EventChanges:
     start: datetime | None = None
     end: datetime | None = None
     timezone: str | None = None
-    attendees: tuple[Attendee, ...] | list[Attendee] | None = None
+    attendees: tuple[CalendarAttendee, ...] | list[CalendarAttendee] | None = None
 
 
 def _event_time(data: Any) -> datetime | None:
@@ -127,7 +127,7 @@ class CalendarEvent:
     start: datetime | None
     end: datetime | None
     timezone: str | None
-    attendees: tuple[Attendee, ...]
+    attendees: tuple[CalendarAttendee, ...]
     html_link: str | None
     meet_uri: str | None
     conference_id: str | None
@@ -161,7 +161,7 @@ class CalendarEvent:
             start=_event_time(data.get("start")),
             end=_event_time(data.get("end")),
             timezone=_str((data.get("start") or {}).get("timeZone")),
-            attendees=tuple(Attendee.from_json(a) for a in data.get("attendees") or []),
+            attendees=tuple(CalendarAttendee.from_json(a) for a in data.get("attendees") or []),
             html_link=_str(data.get("htmlLink")),
             meet_uri=_str(video) or _str(data.get("hangoutLink")),
             conference_id=_str(conference.get("conferenceId")),
@@ -176,7 +176,7 @@ class CalendarEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class ConferenceRecord:
+class MeetConferenceRecord:
     name: str
     space: str | None
     start: datetime | None
@@ -184,7 +184,7 @@ class ConferenceRecord:
     expire: datetime | None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ConferenceRecord:
+    def from_json(cls, data: Mapping[str, Any]) -> MeetConferenceRecord:
         return cls(
             name=data["name"],
             space=_str(data.get("space")),
@@ -195,7 +195,7 @@ class ConferenceRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Participant:
+class MeetParticipant:
     name: str
     kind: str  # "signed_in", "anonymous" or "phone"
     user: str | None  # "users/{id}" for signed-in users
@@ -205,7 +205,7 @@ class Participant:
     latest_end: datetime | None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Participant:
+    def from_json(cls, data: Mapping[str, Any]) -> MeetParticipant:
         if "signedinUser" in data:
             kind, who = "signed_in", data.get("signedinUser") or {}
         elif "phoneUser" in data:
@@ -224,13 +224,13 @@ class Participant:
 
 
 @dataclass(frozen=True, slots=True)
-class ParticipantSession:
+class MeetParticipantSession:
     name: str
     start: datetime | None
     end: datetime | None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ParticipantSession:
+    def from_json(cls, data: Mapping[str, Any]) -> MeetParticipantSession:
         return cls(
             name=data["name"],
             start=parse_time(data.get("startTime")),

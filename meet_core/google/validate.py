@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from meet_core.google.types import Attendee, ConferenceCreate, EventChanges, EventDraft, Space
+from meet_core.google.types import CalendarAttendee, ConferenceCreate, EventChanges, EventDraft, Space
 
 # Calendar's rule for caller-chosen event ids: base32hex (a-v, 0-9), 5 to 1024 characters.
 _EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
@@ -104,13 +104,13 @@ def timezone_name(value: object) -> str:
     return text
 
 
-def attendees(values: object) -> tuple[Attendee, ...]:
+def attendees(values: object) -> tuple[CalendarAttendee, ...]:
     if not isinstance(values, (list, tuple)):
-        raise ValueError(f"attendees must be a list of Attendee, got {type(values).__name__}")
+        raise ValueError(f"attendees must be a list of CalendarAttendee, got {type(values).__name__}")
     seen: set[str] = set()
     for item in values:
-        if not isinstance(item, Attendee):
-            raise ValueError(f"attendees must contain Attendee objects, got {item!r}")
+        if not isinstance(item, CalendarAttendee):
+            raise ValueError(f"attendees must contain CalendarAttendee objects, got {item!r}")
         key = email(item.email, "attendee email").lower()
         if key in seen:
             raise ValueError(f"attendee listed twice: {item.email!r}")

@@ -20,12 +20,12 @@ from meet_api.app import create_app
 from meet_api.config import ApiConfig
 from meet_api.server import BackgroundServer
 from meet_core.apikeys import create_key
-from meet_core.archive.embedded import EmbeddedS3
 from meet_core.db.models import AuditEvent, IdempotencyRecord, Meeting, Participant
-from meet_core.emulator import SandboxClient
 from meet_core.google.gateway import GoogleGateway
 from meet_core.google.retry import RetryPolicy
 from meet_core.settings import Settings
+from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.s3.embedded import EmbeddedS3
 
 # Every table a request could write to; "nothing written" means none of these grew.
 COUNTED = (Meeting, Participant, AuditEvent, IdempotencyRecord)

@@ -1,4 +1,5 @@
-"""`meet-archive api` with nothing configured: migrated SQLite, embedded emulator, real server."""
+"""`meet-archive api` with nothing configured: it refuses to start without Google, and with
+`--sandbox` serves on migrated SQLite and an embedded emulator."""
 
 from __future__ import annotations
 
@@ -11,16 +12,32 @@ from pathlib import Path
 
 import httpx
 
-from meet_core.children import free_port
+from meet_sandbox.children import free_port
+
+SCRIPT = Path(sys.executable).with_name("meet-archive")
 
 
-def test_api_command_serves_with_embedded_defaults(tmp_path: Path) -> None:
-    port = free_port()
+def _bare_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "GOOGLE_"))}
-    env["MEET_HOME"] = str(tmp_path)
-    script = Path(sys.executable).with_name("meet-archive")
+    env["MEET_HOME"] = str(home)
+    return env
+
+
+def test_api_command_without_google_fails_fast_naming_the_settings(tmp_path: Path) -> None:
+    done = subprocess.run([str(SCRIPT), "api", "--port", str(free_port())], env=_bare_env(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in lines[0] and "MEET_GOOGLE_ENDPOINT" in lines[0]
+    assert not (tmp_path / "emulator-state.json").exists()  # no emulator was started silently
+
+
+def test_api_command_with_sandbox_serves_with_embedded_defaults(tmp_path: Path) -> None:
+    port = free_port()
+    env = _bare_env(tmp_path)
     server = subprocess.Popen(
-        [str(script), "api", "--host", "127.0.0.1", "--port", str(port)],
+        [str(SCRIPT), "api", "--sandbox", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -42,5 +59,5 @@ def test_api_command_serves_with_embedded_defaults(tmp_path: Path) -> None:
     # uvicorn shuts down gracefully, then re-raises the signal it caught (exit by SIGTERM).
     assert server.returncode in (0, -signal.SIGTERM)
     assert b"Application shutdown complete" in stderr
-    assert b'"logger": "meet_api.server"' in stderr and b"embedded emulator" in stderr
+    assert b'"logger": "meet_sandbox.google"' in stderr and b"embedded emulator" in stderr
     assert (tmp_path / "meet.db").exists()

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from meet_core.audit import events_for
 from meet_core.db.models import IdempotencyRecord, Meeting
-from meet_core.emulator import SandboxClient
 from meet_core.provisioning import event_id_for
+from meet_sandbox.emulator import SandboxClient
 from tests.api.conftest import Api, Keys, assert_problem, google_counts, meeting_body, row_counts
 
 

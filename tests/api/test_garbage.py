@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from meet_core.emulator import SandboxClient
+from meet_sandbox.emulator import SandboxClient
 from tests.api.conftest import (
     Api,
     Keys,

@@ -20,7 +20,6 @@ from meet_core.audit import events_for
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
 from meet_core.db.models import Meeting
-from meet_core.emulator import SandboxClient
 from meet_core.google.gateway import GoogleGateway
 from meet_core.provisioning import (
     MAX_ATTEMPTS,
@@ -30,6 +29,7 @@ from meet_core.provisioning import (
     retry_pending,
 )
 from meet_core.settings import Settings
+from meet_sandbox.emulator import SandboxClient
 from tests.api.conftest import (
     Api,
     Keys,

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from meet_core.archive.embedded import EmbeddedS3
 from meet_core.db.models import (
     ArchiveManifestEntry,
     ComplianceViolation,
@@ -19,6 +18,7 @@ from meet_core.db.models import (
     LedgerEntry,
     Participant,
 )
+from meet_sandbox.s3.embedded import EmbeddedS3
 from tests.api.conftest import Api, Keys, assert_problem, insert_pending, make_keys
 
 BASE = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)

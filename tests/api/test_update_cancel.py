@@ -10,8 +10,8 @@ import httpx
 
 from meet_core.audit import events_for
 from meet_core.db.models import Meeting
-from meet_core.emulator import SandboxClient
 from meet_core.provisioning import event_id_for, provision_meeting
+from meet_sandbox.emulator import SandboxClient
 from tests.api.conftest import Api, Keys, assert_problem, insert_pending, row_counts
 
 Create = Callable[..., dict[str, Any]]

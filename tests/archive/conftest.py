@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from meet_core.archive import EmbeddedS3
 from meet_core.archive.client import S3Client
+from meet_sandbox.s3 import EmbeddedS3
 
 from .helpers import new_bucket
 

@@ -56,10 +56,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @contextmanager
 def embedded_s3_process(*args: str) -> Iterator[str]:
-    """``python -m meet_core.archive`` in a child process (its memory is not ours); yields
+    """``python -m meet_sandbox.s3`` in a child process (its memory is not ours); yields
     the endpoint URL it prints, and stops it with SIGTERM."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "meet_core.archive", *args],
+        [sys.executable, "-m", "meet_sandbox.s3", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

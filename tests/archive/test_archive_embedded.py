@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import NoCredentialsError
 
-from meet_core.archive import ArchiveError, EmbeddedS3, bucket_has_object_lock, ensure_bucket, s3_client
+from meet_core.archive import ArchiveError, bucket_has_object_lock, ensure_bucket, s3_client
 from meet_core.archive.client import S3Client
 from meet_core.settings import Settings
+from meet_sandbox.s3 import EmbeddedS3
 
 from .helpers import embedded_s3_process
 

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from meet_core.archive import ArchiveError, ArchivePolicy, ArchiveWriter, EmbeddedS3, ensure_bucket, s3_client
+from meet_core.archive import ArchiveError, ArchivePolicy, ArchiveWriter, ensure_bucket, s3_client
 from meet_core.archive.client import S3Client
-from meet_core.archive.faultproxy import FaultProxy, s3_operation
+from meet_sandbox.s3 import EmbeddedS3
+from meet_sandbox.s3.faultproxy import FaultProxy, s3_operation
 
 from .helpers import MiB, chunked, new_bucket, object_keys, payload, uploads, versions
 

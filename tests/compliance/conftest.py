@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import EmbeddedS3, ensure_bucket
+from meet_core.archive import ensure_bucket
 from meet_core.archive.client import S3Client
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
 from meet_pipeline.defs.compliance.resources import ComplianceResource
 from meet_pipeline.resources import ArchiveResource, ClockResource, DatabaseResource
+from meet_sandbox.s3 import EmbeddedS3
 from tests.compliance.world import RETENTION_DAYS, World
 
 

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import EmbeddedS3
 from meet_core.audit import event_hash
 from meet_core.compliance.digests import write_digests
 from meet_core.compliance.verify import VerificationReport, verify_everything
 from meet_core.db.models import AuditDigest, AuditEvent, MeetingStatus
 from meet_core.db.types import utcnow
+from meet_sandbox.s3 import EmbeddedS3
 from tests.compliance.tamper import as_owner
 from tests.compliance.world import POLICY, World, at
 
@@ -256,7 +256,7 @@ def test_sample_rehashes_only_that_many(world: World) -> None:
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "meet_core.cli", "audit", "verify", *args],
+        [sys.executable, "-m", "meet_cli.main", "audit", "verify", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import ArchiveWriter, EmbeddedS3, s3_client
-from meet_core.archive.faultproxy import FaultProxy
+from meet_core.archive import ArchiveWriter, s3_client
 from meet_core.audit import append_event
 from meet_core.compliance.digests import DigestError, digest_key, next_digest, write_digests
 from meet_core.compliance.verify import verify_everything
@@ -20,6 +19,8 @@ from meet_core.db.models import AuditDigest
 from meet_core.db.types import utcnow
 from meet_pipeline.defs.compliance.assets import audit_digest
 from meet_pipeline.defs.compliance.checks import audit_chain_verifies
+from meet_sandbox.s3 import EmbeddedS3
+from meet_sandbox.s3.faultproxy import FaultProxy
 from tests.compliance.conftest import pipeline_resources
 from tests.compliance.tamper import as_owner
 from tests.compliance.world import POLICY, World

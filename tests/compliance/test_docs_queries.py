@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import EmbeddedS3
 from meet_core.compliance.digests import write_digests
 from meet_core.db.types import utcnow
+from meet_sandbox.s3 import EmbeddedS3
 from tests.compliance.test_ledger_day import NOW, build_day, run_day
 from tests.compliance.world import World
 

@@ -10,7 +10,6 @@ import dagster as dg
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import EmbeddedS3
 from meet_core.db.models import (
     ArtifactKind,
     ComplianceViolation,
@@ -21,6 +20,7 @@ from meet_core.db.models import (
 )
 from meet_pipeline.defs.compliance.assets import compliance_ledger
 from meet_pipeline.defs.compliance.definitions import CHECKS
+from meet_sandbox.s3 import EmbeddedS3
 from tests.compliance.conftest import pipeline_resources
 from tests.compliance.world import World, at
 

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import EmbeddedS3
 from meet_core.compliance.violations import LEDGER_RESOLVER, resolve_violation
 from meet_core.db.models import (
     ArtifactKind,
@@ -27,6 +26,7 @@ from meet_core.db.models import (
 )
 from meet_pipeline.defs.compliance.assets import compliance_attestation, compliance_ledger
 from meet_pipeline.defs.compliance.definitions import CHECKS
+from meet_sandbox.s3 import EmbeddedS3
 from tests.compliance.conftest import pipeline_resources
 from tests.compliance.world import World, at
 

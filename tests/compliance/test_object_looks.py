@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import ArchiveError, EmbeddedS3, s3_client
-from meet_core.archive.faultproxy import FaultProxy
+from meet_core.archive import ArchiveError, s3_client
 from meet_core.compliance.objects import archived_refs, look_at_all
 from meet_core.db.models import (
     ArchiveManifestEntry,
@@ -22,6 +21,8 @@ from meet_core.db.models import (
 )
 from meet_pipeline.defs.compliance.assets import compliance_ledger
 from meet_pipeline.defs.compliance.checks import manifest_objects_in_s3
+from meet_sandbox.s3 import EmbeddedS3
+from meet_sandbox.s3.faultproxy import FaultProxy
 from tests.compliance.conftest import pipeline_resources
 from tests.compliance.world import POLICY, World, at
 

@@ -18,13 +18,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import ArchiveWriter, EmbeddedS3, s3_client
-from meet_core.archive.faultproxy import FaultProxy
+from meet_core.archive import ArchiveWriter, s3_client
 from meet_core.compliance.ledger import materialize_ledger
 from meet_core.compliance.report import LEDGER_COLUMNS, gather, publish, render_html
 from meet_core.compliance.service_levels import ServiceLevels
 from meet_core.db.models import ArtifactKind, LedgerEntry, MeetingStatus
 from meet_pipeline.defs.compliance.assets import compliance_report
+from meet_sandbox.s3 import EmbeddedS3
+from meet_sandbox.s3.faultproxy import FaultProxy
 from tests.compliance.conftest import pipeline_resources
 from tests.compliance.world import POLICY, RETENTION_DAYS, World, at
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from meet_core.archive import EmbeddedS3
 from meet_core.db.models import AuditEvent, ComplianceViolation, MeetingStatus
+from meet_sandbox.s3 import EmbeddedS3
 from tests.compliance.test_ledger_day import NOW, run_day
 from tests.compliance.world import World, at
 from tests.core.test_cli import run

@@ -15,7 +15,7 @@ from meet_core.db import make_engine
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "meet_core.cli", *args],
+        [sys.executable, "-m", "meet_cli.main", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -17,6 +17,6 @@ def test_ruff_is_clean() -> None:
 
 
 def test_mypy_is_clean() -> None:
-    result = subprocess.run([str(BIN / "mypy"), "meet_core", "meet_api", "meet_pipeline"],
+    result = subprocess.run([str(BIN / "mypy"), "meet_core", "meet_api", "meet_pipeline", "meet_cli", "meet_sandbox"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from meet_core.archive.embedded import EmbeddedS3
+from meet_sandbox.s3.embedded import EmbeddedS3
 from tests.databases import temporary_database
 
-# What the scenario (meet_core/demo/scenario.py) must end in: every recording and
+# What the scenario (meet_sandbox/demo/scenario.py) must end in: every recording and
 # transcript archived, the external-only meeting the one violation, the chain intact.
 EXPECTED = {
     "meetings": 10,

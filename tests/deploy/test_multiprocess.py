@@ -21,13 +21,13 @@ from sqlalchemy.engine import make_url
 
 from meet_core.apikeys import create_key
 from meet_core.archive.client import ensure_bucket
-from meet_core.archive.embedded import EmbeddedS3
-from meet_core.children import ChildProcesses, free_port
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
 from meet_core.db.models import ArchiveManifestEntry, ManifestState
-from meet_core.demo.scenario import Scenario
-from meet_core.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.children import ChildProcesses, free_port
+from meet_sandbox.demo.scenario import Scenario
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.s3.embedded import EmbeddedS3
 from tests.databases import ENGINES, temporary_database
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from google.oauth2 import service_account
 from google_auth_httplib2 import Request as HttpRequest
 from googleapiclient.discovery import Resource, build
 
-from meet_core.emulator import EmulatorServer, SandboxClient, write_service_account
+from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
 
 ORGANIZER = "organizer@example.com"
 CALENDAR_EVENTS = "https://www.googleapis.com/auth/calendar.events"

@@ -12,7 +12,7 @@ from google.auth import crypt, jwt
 from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
-from meet_core.emulator import EmulatorServer, write_service_account
+from meet_sandbox.emulator import EmulatorServer, write_service_account
 
 from .conftest import (
     CALENDAR_EVENTS,

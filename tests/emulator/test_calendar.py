@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
-from meet_core.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
 
 from .conftest import Google, create_space, raw_request
 

@@ -11,7 +11,7 @@ import pytest
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseDownload
 
-from meet_core.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
 
 from .conftest import Google, create_space, raw_request
 

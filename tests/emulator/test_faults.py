@@ -10,7 +10,7 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from meet_core.emulator import EmulatorServer, SandboxClient, SandboxError
+from meet_sandbox.emulator import EmulatorServer, SandboxClient, SandboxError
 
 from .conftest import Google, create_space, raw_request, token_for
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
-from meet_core.emulator import EmulatorServer, SandboxClient, SandboxError
+from meet_sandbox.emulator import EmulatorServer, SandboxClient, SandboxError
 
 from .conftest import Google, create_space, raw_request
 

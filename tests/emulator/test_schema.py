@@ -11,8 +11,8 @@ from typing import Any
 
 import googleapiclient.discovery_cache
 
-from meet_core.emulator import EmulatorServer, SandboxClient
-from meet_core.emulator.app import Emulator
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.emulator.app import Emulator
 
 from .conftest import Google, create_space
 

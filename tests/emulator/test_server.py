@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httplib2
 
-from meet_core.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
 
 from .conftest import clients
 
@@ -49,7 +49,7 @@ def test_command_line_serves_until_stopped(tmp_path: Path, key_file: Path) -> No
         [
             sys.executable,
             "-m",
-            "meet_core.emulator",
+            "meet_sandbox.emulator",
             "--port",
             "0",
             "--state",

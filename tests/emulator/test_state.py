@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from meet_core.emulator import EmulatorServer, SandboxClient
-from meet_core.emulator.store import StateFileError
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.emulator.store import StateFileError
 
 from .conftest import clients, create_space, raw_request, token_for
 

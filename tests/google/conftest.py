@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from meet_core.emulator import EmulatorServer, SandboxClient, write_service_account
-from meet_core.google import Attendee, ConferenceCreate, EventDraft, GoogleGateway, RetryPolicy
+from meet_core.google import CalendarAttendee, ConferenceCreate, EventDraft, GoogleGateway, RetryPolicy
 from meet_core.settings import Settings
+from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
 
 ORGANIZER = "organizer@example.com"
 # Tests back off in milliseconds; the policy's logic is the production one.
@@ -92,7 +92,7 @@ def draft(conference: Any = None, **changes: Any) -> EventDraft:
         start=start,
         end=start + timedelta(hours=1),
         timezone="Europe/Zurich",
-        attendees=[Attendee("ann@partner.org", "Ann"), Attendee("bob@example.com", optional=True)],
+        attendees=[CalendarAttendee("ann@partner.org", "Ann"), CalendarAttendee("bob@example.com", optional=True)],
         external_id="XOMA-42",
         meeting_id="m-42",
         conference=conference or ConferenceCreate(f"req-{event_id}"),

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from meet_core.emulator import SandboxClient
 from meet_core.google import SCOPES, CallCounter, GoogleGateway
 from meet_core.google.auth import load_service_account
 from meet_core.settings import Settings
+from meet_sandbox.emulator import SandboxClient
 from tests.google.conftest import ORGANIZER, api_requests
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from meet_core.emulator import SandboxClient
-from meet_core.google import Attendee, EventChanges, GoogleGateway, NotFound
+from meet_core.google import CalendarAttendee, EventChanges, GoogleGateway, NotFound
+from meet_sandbox.emulator import SandboxClient
 from tests.google.conftest import ORGANIZER, api_requests, draft
 
 
@@ -101,7 +101,7 @@ def test_patch_changes_fields_and_notifies(gateway: GoogleGateway, sandbox: Sand
             start=start,
             end=start + timedelta(minutes=45),
             timezone="Europe/Berlin",
-            attendees=[Attendee("ann@partner.org", "Ann"), Attendee("cy@partner.org", "Cy")],
+            attendees=[CalendarAttendee("ann@partner.org", "Ann"), CalendarAttendee("cy@partner.org", "Cy")],
         ),
     )
     assert patched.summary == "Moved review" and patched.description == "Numbers and plans"

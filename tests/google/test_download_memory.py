@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from meet_core.emulator import EmulatorServer, SandboxClient
 from meet_core.google import GoogleGateway
 from meet_core.settings import Settings
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
 from tests.google.conftest import ORGANIZER
 
 ROOT = Path(__file__).resolve().parents[2]

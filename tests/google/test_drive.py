@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from meet_core.emulator import SandboxClient
 from meet_core.google import GoogleGateway, IncompleteDownload, NotFound, PermissionDenied
+from meet_sandbox.emulator import SandboxClient
 from tests.google.conftest import api_requests, held_meeting
 
 SIZE = 3 * 2**20 + 12345  # not a multiple of any chunk size used below

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from google.oauth2 import service_account
 
-from meet_core.emulator import SandboxClient
 from meet_core.google import (
     SCOPES,
     EventChanges,
@@ -27,6 +26,7 @@ from meet_core.google import (
     Space,
 )
 from meet_core.settings import Settings
+from meet_sandbox.emulator import SandboxClient
 from tests.google.conftest import FAST_RETRY, api_requests, draft, held_meeting
 
 ALL_KINDS = ["429", "500", "503", "403_rate", "reset", "slow", "truncate"]
@@ -213,7 +213,7 @@ def test_token_endpoint_failures_are_survived(settings: Settings, sandbox: Sandb
 def test_unknown_service_account_is_permission_denied(
     settings: Settings, sandbox: SandboxClient, tmp_path: Path
 ) -> None:
-    from meet_core.emulator import write_service_account
+    from meet_sandbox.emulator import write_service_account
 
     stranger = write_service_account(tmp_path / "stranger.json")
     gateway = GoogleGateway(

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from meet_core.emulator import SandboxClient
 from meet_core.google import (
-    Attendee,
+    CalendarAttendee,
     ConferenceCreate,
     EventChanges,
     GoogleGateway,
     Space,
 )
 from meet_core.settings import Settings
+from meet_sandbox.emulator import SandboxClient
 from tests.google.conftest import draft, make_settings
 
 NAIVE = datetime(2031, 1, 1, 9, 0)
@@ -51,15 +51,15 @@ CASES: list[tuple[str, Callable[[G], Any], str]] = [
     ("unknown zone", lambda g: g.insert_event(replace(GOOD, timezone="Mars/Olympus")), "IANA"),
     (
         "bad attendee",
-        lambda g: g.insert_event(replace(GOOD, attendees=[Attendee("nobody")])),
+        lambda g: g.insert_event(replace(GOOD, attendees=[CalendarAttendee("nobody")])),
         "attendee email",
     ),
     (
         "duplicate attendee",
-        lambda g: g.insert_event(replace(GOOD, attendees=[Attendee("a@b.co"), Attendee("A@b.co")])),
+        lambda g: g.insert_event(replace(GOOD, attendees=[CalendarAttendee("a@b.co"), CalendarAttendee("A@b.co")])),
         "twice",
     ),
-    ("attendee as str", lambda g: g.insert_event(replace(GOOD, attendees=["a@b.co"])), "Attendee"),  # type: ignore[list-item]
+    ("attendee as str", lambda g: g.insert_event(replace(GOOD, attendees=["a@b.co"])), "CalendarAttendee"),  # type: ignore[list-item]
     ("empty external id", lambda g: g.insert_event(replace(GOOD, external_id="")), "external_id"),
     (
         "bad request id",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meet_core.emulator import SandboxClient
 from meet_core.google import GoogleGateway, NotFound, PermissionDenied
+from meet_sandbox.emulator import SandboxClient
 from tests.google.conftest import ORGANIZER, api_requests, held_meeting
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from meet_core.emulator import SandboxClient
 from meet_core.google import EventChanges, GoogleGateway
 from meet_core.settings import Settings
+from meet_sandbox.emulator import SandboxClient
 from tests.google.conftest import FAST_RETRY, api_requests, draft, held_meeting
 
 

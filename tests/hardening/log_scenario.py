@@ -49,11 +49,11 @@ def main(out: Path) -> int:
     from meet_core.apikeys import create_key, revoke_key
     from meet_core.db import make_engine, make_session_factory
     from meet_core.db.migrate import upgrade
-    from meet_core.demo.headless import InProcessPipeline, serve_api
-    from meet_core.demo.scenario import Scenario
-    from meet_core.demo.summary import summarize
-    from meet_core.emulator import SandboxClient
     from meet_core.settings import get_settings
+    from meet_sandbox.demo.headless import InProcessPipeline, serve_api
+    from meet_sandbox.demo.scenario import Scenario
+    from meet_sandbox.demo.summary import summarize
+    from meet_sandbox.emulator import SandboxClient
 
     settings = get_settings()
     upgrade(settings.database_url)

@@ -20,7 +20,7 @@ from types import TracebackType
 
 from sqlalchemy import create_engine, text
 
-from meet_core.children import free_port
+from meet_sandbox.children import free_port
 
 BIN_CANDIDATES = (
     os.environ.get("MEET_TEST_PG_BIN", ""),

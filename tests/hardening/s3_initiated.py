@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from meet_core.archive import faultproxy
-from meet_core.archive.faultproxy import FaultProxy, s3_operation
+from meet_sandbox.s3 import faultproxy
+from meet_sandbox.s3.faultproxy import FaultProxy, s3_operation
 
 _UPLOAD_ID = re.compile(rb"<UploadId>([^<]+)</UploadId>")
 _UPLOAD = re.compile(rb"<Upload>.*?</Upload>", re.S)

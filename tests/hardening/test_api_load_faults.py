@@ -32,11 +32,11 @@ from meet_core.apikeys import create_key
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
 from meet_core.db.models import Meeting
-from meet_core.emulator import SandboxClient
 from meet_core.google.gateway import GoogleGateway
 from meet_core.google.retry import RetryPolicy
 from meet_core.provisioning import event_id_for, retry_pending
 from meet_core.settings import Settings
+from meet_sandbox.emulator import SandboxClient
 
 CLIENTS = 8
 TENANTS = 2

@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from meet_core.archive import EmbeddedS3
 from meet_core.db.models import ArchiveManifestEntry, AuditEvent
-from meet_core.emulator import EmulatorServer
 from meet_pipeline.defs.archive.manifest import STALE_CLAIM
+from meet_sandbox.emulator import EmulatorServer
+from meet_sandbox.s3 import EmbeddedS3
 from tests.hardening.s3_initiated import InitiatedProxy
 from tests.pipeline.conftest import HarnessFactory
 from tests.pipeline.harness import PipelineHarness, pipeline_environment

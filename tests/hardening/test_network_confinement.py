@@ -16,9 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from meet_core.archive import EmbeddedS3
 from meet_core.archive.client import s3_client
 from meet_pipeline.resources import ArchiveResource
+from meet_sandbox.s3 import EmbeddedS3
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -26,10 +26,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from meet_core.archive import EmbeddedS3, ensure_bucket
-from meet_core.children import free_port
-from meet_core.demo.headless import DEMO_PIPELINE_ENV
-from meet_core.emulator import EmulatorServer, SandboxClient
+from meet_core.archive import ensure_bucket
+from meet_sandbox.children import free_port
+from meet_sandbox.demo.headless import DEMO_PIPELINE_ENV
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.s3 import EmbeddedS3
 from tests.compliance.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]

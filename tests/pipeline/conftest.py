@@ -12,9 +12,10 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from meet_core.archive import EmbeddedS3, ensure_bucket
+from meet_core.archive import ensure_bucket
 from meet_core.db.migrate import upgrade
-from meet_core.emulator import EmulatorServer, SandboxClient, write_service_account
+from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
+from meet_sandbox.s3 import EmbeddedS3
 from tests.pipeline.harness import PipelineHarness, make_harness
 
 

@@ -19,7 +19,6 @@ from meet_core.archive.client import S3Client
 from meet_core.audit import append_event
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.models import ApiClient, Meeting, MeetingStatus, Participant
-from meet_core.emulator import SandboxClient
 from meet_core.google import GoogleGateway
 from meet_core.google.types import parse_time
 from meet_core.settings import Settings
@@ -31,6 +30,7 @@ from meet_pipeline.defs.meetings.assets import attendance
 from meet_pipeline.defs.meetings.sensors import conference_sensor, provisioning_sensor
 from meet_pipeline.resources import ArchiveResource, GoogleResource
 from meet_pipeline.settings import PipelineSettings
+from meet_sandbox.emulator import SandboxClient
 
 ORGANIZER = "organizer@example.com"
 RETENTION_DAYS = 30

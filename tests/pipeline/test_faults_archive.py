@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from meet_core.archive.faultproxy import FaultProxy
 from meet_core.db.models import ArchiveManifestEntry
-from meet_core.emulator import SandboxClient
+from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.s3.faultproxy import FaultProxy
 from tests.pipeline.conftest import HarnessFactory
 from tests.pipeline.harness import ARCHIVE_ASSETS, PipelineHarness
 from tests.pipeline.scenario import MULTIPART_SIZE

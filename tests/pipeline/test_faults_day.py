@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from meet_core.archive.faultproxy import FaultProxy
-from meet_core.emulator import SandboxClient
+from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.s3.faultproxy import FaultProxy
 from tests.pipeline.conftest import HarnessFactory
 from tests.pipeline.scenario import check_day, play_day, run_until_settled, schedule_day
 

@@ -15,7 +15,7 @@ from meet_core.db.models import (
     Meeting,
     MeetingStatus,
 )
-from meet_core.emulator import SandboxClient
+from meet_sandbox.emulator import SandboxClient
 from tests.pipeline.conftest import HarnessFactory
 from tests.pipeline.harness import ORGANIZER, PipelineHarness
 

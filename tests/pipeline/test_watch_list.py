@@ -19,11 +19,11 @@ from meet_core.db.models import (
     Participant,
     ViolationReason,
 )
-from meet_core.emulator import SandboxClient
 from meet_pipeline.defs.compliance.assets import compliance_ledger
 from meet_pipeline.defs.compliance.resources import ComplianceResource
 from meet_pipeline.defs.meetings.watchlist import FINISHED_POLL_INTERVAL, LOOK_AFTER_GAP
 from meet_pipeline.partitions import day_of
+from meet_sandbox.emulator import SandboxClient
 from tests.pipeline.conftest import HarnessFactory
 from tests.pipeline.harness import HARVEST_ASSETS, ORGANIZER, PipelineHarness
 

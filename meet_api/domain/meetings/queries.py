@@ -39,9 +39,9 @@ from meet_api.domain.meetings.presenters import (
     participant_out,
 )
 from meet_api.domain.meetings.schemas import (
-    ArchivedObject,
-    Attendee,
-    AuditEntry,
+    ArchivedObjectOut,
+    AttendeeOut,
+    AuditEntryOut,
     AuditTrail,
     MeetingDetail,
     MeetingOut,
@@ -371,7 +371,7 @@ def get_participants(state: AppState, principal: Principal, meeting_id: str) -> 
             attendance_known=attendance is not None,
             items=[participant_out(p, attendance) for p in meeting.participants],
             uninvited_attendees=[
-                Attendee(
+                AttendeeOut(
                     kind=o.kind,
                     display_name=o.display_name,
                     email=o.email,
@@ -385,8 +385,8 @@ def get_participants(state: AppState, principal: Principal, meeting_id: str) -> 
         )
 
 
-def _archived_object(entry: ArchiveManifestEntry) -> ArchivedObject:
-    return ArchivedObject(
+def _archived_object(entry: ArchiveManifestEntry) -> ArchivedObjectOut:
+    return ArchivedObjectOut(
         artifact_name=entry.artifact_name,
         kind=entry.kind,
         state=entry.state,
@@ -447,7 +447,7 @@ def _signing_client(state: AppState) -> Any:
     )
 
 
-def _presign(state: AppState, archived: list[tuple[ArchivedObject, ArchiveManifestEntry]]) -> None:
+def _presign(state: AppState, archived: list[tuple[ArchivedObjectOut, ArchiveManifestEntry]]) -> None:
     # Signing is local (no request to S3); the link works for PRESIGN_TTL only, for that version.
     expires = utcnow() + PRESIGN_TTL
     try:
@@ -488,7 +488,7 @@ def get_audit(
     return AuditTrail(
         meeting_id=meeting_id,
         items=[
-            AuditEntry(
+            AuditEntryOut(
                 seq=e.seq,
                 occurred_at=e.occurred_at,
                 actor=e.actor,

@@ -187,7 +187,7 @@ class MeetingPage(Struct, kw_only=True):
     next_cursor: str | None
 
 
-class Attendee(Struct, kw_only=True):
+class AttendeeOut(Struct, kw_only=True):
     """Someone seen in the meeting who was not invited (or not identifiable)."""
 
     kind: str
@@ -202,10 +202,10 @@ class ParticipantList(Struct, kw_only=True):
     meeting_id: str
     attendance_known: bool
     items: list[ParticipantOut]
-    uninvited_attendees: list[Attendee]
+    uninvited_attendees: list[AttendeeOut]
 
 
-class ArchivedObject(Struct, kw_only=True):
+class ArchivedObjectOut(Struct, kw_only=True):
     artifact_name: str
     kind: str
     state: str
@@ -226,10 +226,10 @@ class ArchivedObject(Struct, kw_only=True):
 
 class RecordingList(Struct, kw_only=True):
     meeting_id: str
-    items: list[ArchivedObject]
+    items: list[ArchivedObjectOut]
 
 
-class AuditEntry(Struct, kw_only=True):
+class AuditEntryOut(Struct, kw_only=True):
     seq: int
     occurred_at: datetime
     actor: str
@@ -241,5 +241,5 @@ class AuditEntry(Struct, kw_only=True):
 
 class AuditTrail(Struct, kw_only=True):
     meeting_id: str
-    items: list[AuditEntry]
+    items: list[AuditEntryOut]
     next_after_seq: int | None

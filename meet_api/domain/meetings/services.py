@@ -20,14 +20,14 @@ from meet_api.domain.auth.principal import Principal
 from meet_api.domain.meetings import idempotency
 from meet_api.domain.meetings.presenters import meeting_out
 from meet_api.domain.meetings.schemas import MeetingOut
-from meet_api.domain.meetings.validation import Invitee, MeetingChanges, NewMeeting
+from meet_api.domain.meetings.validation import InviteeInput, MeetingChanges, NewMeeting
 from meet_api.lib.problems import ApiProblem
 from meet_api.lib.state import AppState
 from meet_core.audit import append_event
 from meet_core.db.models import Meeting, MeetingStatus, Participant
 from meet_core.db.types import utcnow
 from meet_core.google.errors import GoogleError, GoogleUnavailable, QuotaExhausted
-from meet_core.google.types import Attendee, EventChanges
+from meet_core.google.types import CalendarAttendee, EventChanges
 from meet_core.provisioning import event_id_for
 
 EDITABLE = (MeetingStatus.PENDING, MeetingStatus.SCHEDULED)
@@ -77,7 +77,7 @@ def is_uuid(value: str) -> bool:
     )
 
 
-def _participants(invitees: tuple[Invitee, ...]) -> list[Participant]:
+def _participants(invitees: tuple[InviteeInput, ...]) -> list[Participant]:
     return [Participant(email=p.email, display_name=p.display_name, role=p.role) for p in invitees]
 
 
@@ -206,8 +206,8 @@ def as_json(value: msgspec.Struct) -> Any:
 # ----- update ----------------------------------------------------------------------------------
 
 
-def _attendees(invitees: tuple[Invitee, ...] | list[Participant]) -> tuple[Attendee, ...]:
-    return tuple(Attendee(email=p.email, display_name=p.display_name) for p in invitees)
+def _attendees(invitees: tuple[InviteeInput, ...] | list[Participant]) -> tuple[CalendarAttendee, ...]:
+    return tuple(CalendarAttendee(email=p.email, display_name=p.display_name) for p in invitees)
 
 
 def _google_problem(exc: GoogleError, what: str) -> ApiProblem:

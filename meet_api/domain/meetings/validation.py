@@ -20,7 +20,7 @@ from meet_core.db.types import utcnow
 
 
 @dataclass(frozen=True, slots=True)
-class Invitee:
+class InviteeInput:
     email: str
     display_name: str | None
     role: str
@@ -35,7 +35,7 @@ class NewMeeting:
     end_time: datetime
     timezone: str
     organizer_email: str
-    participants: tuple[Invitee, ...]
+    participants: tuple[InviteeInput, ...]
 
 
 @functools.cache
@@ -68,9 +68,9 @@ def _check_times(errors: list[FieldError], start: datetime, end: datetime, now: 
         errors.append(FieldError(field="end_time", message="is in the past"))
 
 
-def _invitees(errors: list[FieldError], items: list[ParticipantIn]) -> tuple[Invitee, ...]:
+def _invitees(errors: list[FieldError], items: list[ParticipantIn]) -> tuple[InviteeInput, ...]:
     """Lower-cased, de-duplicated (first mention wins, an organizer role is kept)."""
-    seen: dict[str, Invitee] = {}
+    seen: dict[str, InviteeInput] = {}
     for index, item in enumerate(items):
         _single_line(errors, f"participants[{index}].email", item.email)
         _single_line(errors, f"participants[{index}].display_name", item.display_name)
@@ -81,7 +81,7 @@ def _invitees(errors: list[FieldError], items: list[ParticipantIn]) -> tuple[Inv
             if item.role == "organizer" or (earlier and earlier.role == "organizer")
             else "guest"
         )
-        seen[email] = Invitee(email, earlier.display_name if earlier else item.display_name, role)
+        seen[email] = InviteeInput(email, earlier.display_name if earlier else item.display_name, role)
     organizers = [p.email for p in seen.values() if p.role == "organizer"]
     if len(organizers) > 1:
         errors.append(
@@ -93,7 +93,7 @@ def _invitees(errors: list[FieldError], items: list[ParticipantIn]) -> tuple[Inv
 def _organizer(
     errors: list[FieldError],
     given: str | None,
-    invitees: tuple[Invitee, ...],
+    invitees: tuple[InviteeInput, ...],
     default: str,
     domain: str,
 ) -> str:
@@ -156,7 +156,7 @@ class MeetingChanges:
     start_time: datetime | None
     end_time: datetime | None
     timezone: str | None
-    participants: tuple[Invitee, ...] | None
+    participants: tuple[InviteeInput, ...] | None
 
     @property
     def empty(self) -> bool:

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from meet_core.db.models import Meeting
 from meet_core.google import (
-    ConferenceRecord,
     GoogleGateway,
-    Participant,
-    ParticipantSession,
+    MeetConferenceRecord,
+    MeetParticipant,
+    MeetParticipantSession,
     Recording,
     Transcript,
 )
@@ -47,13 +47,13 @@ class MeetingTarget:
 
 @dataclass(frozen=True, slots=True)
 class ParticipantSnapshot:
-    participant: Participant
-    sessions: tuple[ParticipantSession, ...]
+    participant: MeetParticipant
+    sessions: tuple[MeetParticipantSession, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class RecordSnapshot:
-    record: ConferenceRecord
+    record: MeetConferenceRecord
     # None: not fetched, because the record had ended and was fully harvested before.
     participants: tuple[ParticipantSnapshot, ...] | None
     recordings: tuple[Recording, ...]
@@ -96,5 +96,5 @@ def fetch_snapshot(
     return MeetingSnapshot(target=target, records=tuple(records))
 
 
-def _by_start(record: ConferenceRecord) -> tuple[str, str]:
+def _by_start(record: MeetConferenceRecord) -> tuple[str, str]:
     return (record.start.isoformat() if record.start else "", record.name)

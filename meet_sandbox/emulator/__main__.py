@@ -1,4 +1,4 @@
-"""Serve the emulator: `python -m meet_core.emulator --host H --port P [--state FILE]`."""
+"""Serve the emulator: `python -m meet_sandbox.emulator --host H --port P [--state FILE]`."""
 
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ class EmbeddedS3:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m meet_core.archive``: serve, print the endpoint URL, run until
+    """``python -m meet_sandbox.s3``: serve, print the endpoint URL, run until
     SIGINT/SIGTERM (used by benchmarks and tests that need the server in another process)."""
     parser = argparse.ArgumentParser(description="Embedded S3 server (moto)")
     parser.add_argument("--host", default="127.0.0.1")

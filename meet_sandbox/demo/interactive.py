@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from meet_core.children import ChildProcesses
-from meet_core.demo.headless import DEMO_PIPELINE_ENV
-from meet_core.demo.stack import start_stack
+from meet_sandbox.children import ChildProcesses
+from meet_sandbox.demo.headless import DEMO_PIPELINE_ENV
+from meet_sandbox.demo.stack import start_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -39,9 +39,9 @@ def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
         from meet_core.apikeys import create_key
         from meet_core.db import make_engine, make_session_factory
         from meet_core.db.migrate import upgrade
-        from meet_core.demo.scenario import Scenario
-        from meet_core.emulator import SandboxClient
         from meet_pipeline.home import prepare_dagster_home
+        from meet_sandbox.demo.scenario import Scenario
+        from meet_sandbox.emulator import SandboxClient
 
         env = {**stack.env, "DAGSTER_HOME": str(prepare_dagster_home(stack.settings.home))}
         settings = stack.settings

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from meet_core.emulator import SandboxClient
+from meet_sandbox.emulator import SandboxClient
 
 ORGANIZER = ("organizer@example.com", "Olga Organizer")
 ANN = ("ann@example.com", "Ann Lee")

@@ -51,7 +51,7 @@ def start_stack(base_env: dict[str, str] | None = None, *, home: Path | None = N
 
 
 def _start_emulator(stack: Stack, settings: Settings) -> None:
-    from meet_core.emulator import EmulatorServer
+    from meet_sandbox.emulator import EmulatorServer
 
     account = settings.home / EMULATOR_SERVICE_ACCOUNT
     server = EmulatorServer(
@@ -70,7 +70,7 @@ def _start_emulator(stack: Stack, settings: Settings) -> None:
 
 
 def _start_s3(stack: Stack, settings: Settings) -> None:
-    from meet_core.archive.embedded import EmbeddedS3
+    from meet_sandbox.s3.embedded import EmbeddedS3
 
     server = EmbeddedS3(state_dir=settings.home / "s3").start()
     stack.exits.callback(server.stop)

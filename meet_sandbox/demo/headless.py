@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from meet_core.demo.stack import Stack, start_stack
+from meet_sandbox.demo.stack import Stack, start_stack
 
 # Compressed time: short windows so that the day plays in about two emulated hours.
 DEMO_PIPELINE_ENV = {
@@ -144,9 +144,9 @@ def _play(stack: Stack) -> dict[str, Any]:
     from meet_core.apikeys import create_key
     from meet_core.db import make_engine, make_session_factory
     from meet_core.db.migrate import upgrade
-    from meet_core.demo.scenario import Scenario
-    from meet_core.demo.summary import summarize
-    from meet_core.emulator import SandboxClient
+    from meet_sandbox.demo.scenario import Scenario
+    from meet_sandbox.demo.summary import summarize
+    from meet_sandbox.emulator import SandboxClient
 
     settings = stack.settings
     upgrade(settings.database_url)

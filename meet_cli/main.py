@@ -1,8 +1,8 @@
 """The `meet-archive` console script.
 
 Subcommands import what they need lazily: `meet-archive db upgrade` must not pay for
-loading Dagster, and meet_core stays free of import-time dependencies on meet_api and
-meet_pipeline.
+loading Dagster or the API. The sandbox (`demo`, `emulator`, `api --sandbox`) is an
+optional extra: without it those commands say how to install it.
 """
 
 from __future__ import annotations
@@ -146,11 +146,14 @@ def _positive(raw: str) -> int:
     return value
 
 
+SANDBOX_MISSING = "the sandbox is not installed: pip install 'meet-archive[sandbox]'"
+
+
 def _emulator(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from meet_core.emulator import serve, write_service_account
     from meet_core.settings import EMULATOR_SERVICE_ACCOUNT
+    from meet_sandbox.emulator import serve, write_service_account
 
     settings.home.mkdir(parents=True, exist_ok=True)
     account = settings.home / EMULATOR_SERVICE_ACCOUNT
@@ -164,18 +167,31 @@ def _emulator(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_api.server import GoogleNotConfigured
     from meet_api.server import main as serve_api
 
-    serve_api(settings, args.host, args.port)
+    if not args.sandbox:
+        try:
+            serve_api(settings, args.host, args.port)
+        except GoogleNotConfigured as exc:
+            print(f"meet-archive: configuration error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    from meet_api.lib.logging import configure_logging
+    from meet_sandbox.google import embedded_google
+
+    configure_logging(also=("meet_sandbox",))  # the emulator's start is logged like the rest
+    with embedded_google(settings) as ready:
+        serve_api(ready, args.host, args.port)
     return 0
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     if args.headless:
-        from meet_core.demo.headless import main as headless
+        from meet_sandbox.demo.headless import main as headless
 
         return headless()
-    from meet_core.demo.interactive import main as interactive
+    from meet_sandbox.demo.interactive import main as interactive
 
     return interactive(api_port=args.api_port, ui_port=args.ui_port)
 
@@ -233,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     api = commands.add_parser("api", help="serve the REST API (uvicorn)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--sandbox", action="store_true",
+                     help="with no Google configured, start the emulator in this process (development only)")
     api.set_defaults(handler=_api)
     demo = commands.add_parser("demo", help="run the whole product on embedded defaults with a scenario")
     demo.add_argument("--headless", action="store_true", help="no UI: play the scenario, print a JSON summary, exit")
@@ -249,6 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, settings))
     except SettingsError as exc:
         print(f"meet-archive: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ("meet_sandbox", "moto"):
+            raise
+        print(f"meet-archive: {SANDBOX_MISSING}", file=sys.stderr)
         return 2
     except ValueError as exc:
         print(f"meet-archive: {exc}", file=sys.stderr)
