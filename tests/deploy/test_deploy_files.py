@@ -81,3 +81,21 @@ def test_caddyfile_is_valid(tmp_path: Path) -> None:
     result = subprocess.run(["caddy", "validate", "--config", str(ROOT / "deploy" / "Caddyfile"),
                              "--adapter", "caddyfile"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def _locked(lock: str) -> dict[str, str]:
+    pins = (line.split("==") for line in (ROOT / lock).read_text().splitlines() if "==" in line)
+    return {name.lower(): version for name, version in pins}
+
+
+def test_image_installs_the_runtime_set_without_the_sandbox() -> None:
+    """The image gets the runtime lock and the product's packages; no emulator, moto or test tools."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "-r requirements.lock" in dockerfile and "requirements-dev.lock" not in dockerfile
+    copied = {m.group(1) for m in re.finditer(r"^COPY (?:--chown=\S+ )?(\S+) ", dockerfile, re.M)}
+    assert {"meet_core", "meet_api", "meet_pipeline", "meet_cli"} <= copied
+    assert "meet_sandbox" not in copied
+    runtime, dev = _locked("requirements.lock"), _locked("requirements-dev.lock")
+    assert runtime.items() < dev.items()  # the dev lock pins the same versions, and more
+    assert not runtime.keys() & {"moto", "pytest", "mypy", "ruff", "schemathesis", "hypothesis", "pip-audit"}
+    assert {"moto", "pytest"} <= dev.keys()
