@@ -23,6 +23,7 @@ from meet_api.config import ApiConfig
 from meet_api.domain.auth.middleware import ApiKeyAuthMiddleware
 from meet_api.domain.meetings.controllers import MeetingController
 from meet_api.domain.system.controllers import SystemController
+from meet_api.lib.dependencies import dependencies
 from meet_api.lib.metrics import ApiMetrics
 from meet_api.lib.problems import problem_plugin
 from meet_api.lib.ratelimit import FixedWindowLimiter
@@ -123,6 +124,7 @@ def create_app(
     return MeetArchiveApi(
         route_handlers=[MeetingController, SystemController, _docs_assets()],
         middleware=[ApiKeyAuthMiddleware()],
+        dependencies=dependencies(state),
         plugins=[problem_plugin()],
         openapi_config=_openapi(),
         state=State({"meet": state}),
