@@ -130,6 +130,9 @@ def create_app(
         state=State({"meet": state}),
         request_max_body_size=config.max_body_bytes,
         on_shutdown=[dispose],
+        # Logging is the process's, configured once by its entry point with the Litestar
+        # LoggingConfig of meet_api.lib.logging (server.main, the CLI), not by every app built
+        # (tests and the demo build several in one process).
         logging_config=None,
         debug=False,
     )
