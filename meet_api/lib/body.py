@@ -3,7 +3,7 @@
 Why not Litestar's own decoding: it converts leniently (``"1"`` becomes ``1``), answers
 invalid UTF-8 with a 500 and does not name the offending field the way our problem
 documents do. So a write handler declares ``data: MeetingCreate`` with
-``dto=StrictBody[MeetingCreate]``  and Litestar's DTO hook hands
+``dto=StrictBody[MeetingCreate]``, and Litestar's DTO hook hands
 the raw bytes to :class:`StrictBody`, which decodes them once with msgspec in strict mode
 (unknown fields refused by the Structs): bad UTF-8 or malformed JSON is a 400, a wrong field
 a 422 with ``errors``. The OpenAPI document still shows the Struct as the request body.
