@@ -23,6 +23,7 @@ from meet_api.config import ApiConfig
 from meet_api.domain.auth.middleware import ApiKeyAuthMiddleware
 from meet_api.domain.meetings.controllers import MeetingController
 from meet_api.domain.system.controllers import SystemController
+from meet_api.lib.dependencies import dependencies
 from meet_api.lib.metrics import ApiMetrics
 from meet_api.lib.problems import problem_plugin
 from meet_api.lib.ratelimit import FixedWindowLimiter
@@ -123,11 +124,15 @@ def create_app(
     return MeetArchiveApi(
         route_handlers=[MeetingController, SystemController, _docs_assets()],
         middleware=[ApiKeyAuthMiddleware()],
+        dependencies=dependencies(state),
         plugins=[problem_plugin()],
         openapi_config=_openapi(),
         state=State({"meet": state}),
         request_max_body_size=config.max_body_bytes,
         on_shutdown=[dispose],
+        # Logging is the process's, configured once by its entry point with the Litestar
+        # LoggingConfig of meet_api.lib.logging (server.main, the CLI), not by every app built
+        # (tests and the demo build several in one process).
         logging_config=None,
         debug=False,
     )

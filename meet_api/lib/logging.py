@@ -14,6 +14,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from litestar.logging.config import LoggingConfig
+
 from meet_api.lib.context import current_request_id
 
 # API keys (mka_<id>_<secret>), bearer tokens and Google access tokens.
@@ -48,15 +50,44 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: int = logging.INFO, stream: Any = None, also: tuple[str, ...] = ()) -> None:
-    """Send the API's, the provisioner's and the server's logs (and those of the loggers named
-    in ``also``) to one JSON stream."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    for name in ("meet_api", "meet_core", "uvicorn", "uvicorn.error", "litestar", *also):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.setLevel(level)
-        logger.propagate = False
+LOGGERS = ("meet_api", "meet_core", "uvicorn", "uvicorn.error", "litestar")
+
+
+def logging_config(
+    level: int = logging.INFO, stream: Any = None, also: tuple[str, ...] = ()
+) -> LoggingConfig:
+    """Litestar's ``LoggingConfig`` (``logging.config.dictConfig`` underneath) for one JSON
+    stream shared by the API's, the provisioner's and the server's loggers and those named in
+    ``also``. The root logger is left alone, as are loggers not named here."""
+    config = LoggingConfig(
+        formatters={"json": {"()": JsonFormatter}},
+        handlers={
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": stream or sys.stderr,
+            }
+        },
+        loggers={
+            name: {"level": level, "handlers": ["json"], "propagate": False}
+            for name in (*LOGGERS, *also)
+        },
+        configure_root_logger=False,
+        # 500s are logged once, with the request id, by the problem plugin (problems.py).
+        log_exceptions="never",
+    )
+    # Litestar adds a "console" and a "queue_listener" handler (a thread, and on Python
+    # 3.11 a second formatting pass that would wrap our JSON in its text format); lines are
+    # written directly instead, so none is lost when the process is stopped.
+    for unused in ("console", "queue_listener"):
+        config.handlers.pop(unused, None)
+    return config
+
+
+def configure_logging(
+    level: int = logging.INFO, stream: Any = None, also: tuple[str, ...] = ()
+) -> None:
+    """Apply :func:`logging_config` to this process (the CLI and the server call it once)."""
+    logging_config(level, stream, also).configure()
     # uvicorn's own access log would duplicate ours without the request id.
     logging.getLogger("uvicorn.access").disabled = True

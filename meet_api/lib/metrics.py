@@ -1,5 +1,12 @@
 """A small Prometheus text-format registry, one per app (no process-global state, so that
-several apps in one test process do not collide). Exposition format 0.0.4."""
+several apps in one test process do not collide). Exposition format 0.0.4.
+
+Kept instead of Litestar's ``PrometheusConfig``/``PrometheusController``: those need
+``prometheus-client`` (not a dependency of this project), register their metrics in the
+process-wide registry, name the request labels ``path``/``status_code``/``app_name`` (the
+dashboards and tests read ``route``/``status``), and their controller has no auth of its own.
+Recording stays in ``lib/requests.py``, outside Litestar's routing, so that 404s and 405s of
+unmatched paths are counted too."""
 
 from __future__ import annotations
 

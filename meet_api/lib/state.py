@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from sqlalchemy import Engine
@@ -12,10 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from meet_api.config import ApiConfig
 from meet_api.lib.metrics import ApiMetrics
 from meet_api.lib.ratelimit import FixedWindowLimiter
+from meet_core.google.gateway import GoogleGateway
 from meet_core.settings import Settings
-
-if TYPE_CHECKING:
-    from meet_core.google.gateway import GoogleGateway
 
 
 @dataclass(slots=True)

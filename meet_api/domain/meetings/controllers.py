@@ -9,11 +9,12 @@ from typing import Annotated, Any, TypeVar
 import anyio
 import anyio.to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from meet_api.domain.auth.guards import ANY_ROLE, AUDIT_READERS, WRITERS, forbid, principal_of
+from meet_api.domain.auth.guards import ANY_ROLE, AUDIT_READERS, WRITERS, forbid
 from meet_api.domain.auth.principal import Principal
 from meet_api.domain.meetings import idempotency, queries, services
 from meet_api.domain.meetings.schemas import (
@@ -28,9 +29,9 @@ from meet_api.domain.meetings.schemas import (
     RecordingList,
 )
 from meet_api.domain.meetings.validation import validate_create, validate_patch
-from meet_api.lib.body import decode_strict_body
+from meet_api.lib.body import StrictBody, require_json_body
 from meet_api.lib.problems import AUTHENTICATED_ERRORS, ApiProblem, problem_responses
-from meet_api.lib.state import AppState, app_state
+from meet_api.lib.state import AppState
 from meet_core.db.models import MeetingStatus, Role
 from meet_core.provisioning import ProvisionOutcome, ProvisionResult, provision_meeting
 
@@ -145,8 +146,9 @@ class MeetingController(Controller):
     @post(
         "/",
         guards=[WRITERS],
-        before_request=decode_strict_body,
-        opt={"body": MeetingCreate},
+        dto=StrictBody[MeetingCreate],
+        return_dto=None,
+        before_request=require_json_body,
         status_code=HTTP_201_CREATED,
         summary="Create a meeting",
         description=CREATE_DOC,
@@ -161,8 +163,9 @@ class MeetingController(Controller):
     )
     async def create_meeting(
         self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[MeetingCreate],
+        app_state: NamedDependency[AppState],
+        principal: NamedDependency[Principal],
+        data: MeetingCreate,
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -174,22 +177,20 @@ class MeetingController(Controller):
             ),
         ] = None,
     ) -> Response[MeetingOut]:
-        state, principal = app_state(request.app), principal_of(request)
-        body: MeetingCreate = request.state.body
         key = idempotency.parse_key(idempotency_key)
         new = validate_create(
-            body,
-            organizer_domain=state.settings.organizer_domain,
-            default_organizer=state.settings.google_subject,
+            data,
+            organizer_domain=app_state.settings.organizer_domain,
+            default_organizer=app_state.settings.google_subject,
         )
-        request_hash = idempotency.fingerprint("POST", "/api/v1/meetings", body)
-        started = await run(services.start_create, state, principal, new, key, request_hash)
+        request_hash = idempotency.fingerprint("POST", "/api/v1/meetings", data)
+        started = await run(services.start_create, app_state, principal, new, key, request_hash)
         if isinstance(started, idempotency.Replay):
             return _replay(started)
         if isinstance(started, idempotency.InFlight):
-            return await self._await_first(state, principal, started)
+            return await self._await_first(app_state, principal, started)
         status, outcome = await self._provision(
-            state, principal, started.meeting_id, started.record_id
+            app_state, principal, started.meeting_id, started.record_id
         )
         if not isinstance(outcome, MeetingOut):
             raise ApiProblem(
@@ -202,7 +203,7 @@ class MeetingController(Controller):
 
     @staticmethod
     async def _provision(
-        state: AppState, principal: Principal, meeting_id: str, record_id: int | None
+        state: AppState, principal: NamedDependency[Principal], meeting_id: str, record_id: int | None
     ) -> tuple[int, MeetingOut | dict[str, Any]]:
         """Provision within the deadline; past it the thread finishes on its own and the
         caller gets 202 (the meeting is claimed, so nobody else provisions it meanwhile).
@@ -243,7 +244,7 @@ class MeetingController(Controller):
 
     @staticmethod
     async def _await_first(
-        state: AppState, principal: Principal, first: idempotency.InFlight
+        state: AppState, principal: NamedDependency[Principal], first: idempotency.InFlight
     ) -> Response[Any]:
         with anyio.move_on_after(
             state.config.provisioning_deadline_seconds + IDEMPOTENT_WAIT_MARGIN
@@ -275,7 +276,8 @@ class MeetingController(Controller):
     )
     async def list_meetings(
         self,
-        request: Request[Any, Any, Any],
+        app_state: NamedDependency[AppState],
+        principal: NamedDependency[Principal],
         status: Annotated[MeetingStatusName | None, QueryParameter()] = None,
         external_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
         participant: Annotated[
@@ -292,7 +294,6 @@ class MeetingController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="Page size (max 200)")] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
     ) -> MeetingPage:
-        state, principal = app_state(request.app), principal_of(request)
         where = queries.MeetingFilter(
             status=status,
             external_id=external_id,
@@ -302,10 +303,10 @@ class MeetingController(Controller):
         )
         return await run(
             queries.list_meetings,
-            state,
+            app_state,
             principal,
             where,
-            limit=min(limit, state.config.max_page_size),
+            limit=min(limit, app_state.config.max_page_size),
             cursor=cursor,
         )
 
@@ -317,25 +318,26 @@ class MeetingController(Controller):
         responses=problem_responses(*AUTHENTICATED_ERRORS),
     )
     async def get_meeting(
-        self, request: Request[Any, Any, Any], meeting_id: MeetingId
+        self, app_state: NamedDependency[AppState], principal: NamedDependency[Principal], meeting_id: MeetingId
     ) -> Response[MeetingDetail]:
-        state, principal = app_state(request.app), principal_of(request)
-        return _meeting_response(await run(queries.get_detail, state, principal, meeting_id))
+        return _meeting_response(await run(queries.get_detail, app_state, principal, meeting_id))
 
     @patch(
         "/{meeting_id:str}",
         guards=[WRITERS],
-        before_request=decode_strict_body,
-        opt={"body": MeetingPatch},
+        dto=StrictBody[MeetingPatch],
+        return_dto=None,
+        before_request=require_json_body,
         summary="Update title, description, times or participants",
         description=UPDATE_DOC,
         responses=problem_responses(*BODY_ERRORS, 428, 502, 503),
     )
     async def update_meeting(
         self,
-        request: Request[Any, Any, Any],
         meeting_id: MeetingId,
-        data: JSONBody[MeetingPatch],
+        app_state: NamedDependency[AppState],
+        principal: NamedDependency[Principal],
+        data: MeetingPatch,
         if_match: Annotated[
             str | None,
             HeaderParameter(
@@ -346,19 +348,17 @@ class MeetingController(Controller):
             ),
         ] = None,
     ) -> Response[MeetingOut]:
-        state, principal = app_state(request.app), principal_of(request)
-        body: MeetingPatch = request.state.body
         expected = _parse_if_match(
-            if_match, body.version if isinstance(body.version, int) else None
+            if_match, data.version if isinstance(data.version, int) else None
         )
-        current = await run(services.read_out, state, principal, meeting_id)
+        current = await run(services.read_out, app_state, principal, meeting_id)
         changes = validate_patch(
-            body,
+            data,
             current_start=current.start_time,
             current_end=current.end_time,
             organizer=current.organizer_email,
         )
-        out = await run(services.update_meeting, state, principal, meeting_id, changes, expected)
+        out = await run(services.update_meeting, app_state, principal, meeting_id, changes, expected)
         return _meeting_response(out)
 
     @delete(
@@ -370,10 +370,9 @@ class MeetingController(Controller):
         responses=problem_responses(*AUTHENTICATED_ERRORS, 409, 502, 503),
     )
     async def cancel_meeting(
-        self, request: Request[Any, Any, Any], meeting_id: MeetingId
+        self, app_state: NamedDependency[AppState], principal: NamedDependency[Principal], meeting_id: MeetingId
     ) -> Response[MeetingOut]:
-        state, principal = app_state(request.app), principal_of(request)
-        return _meeting_response(await run(services.cancel_meeting, state, principal, meeting_id))
+        return _meeting_response(await run(services.cancel_meeting, app_state, principal, meeting_id))
 
     @get(
         "/{meeting_id:str}/participants",
@@ -383,10 +382,9 @@ class MeetingController(Controller):
         responses=problem_responses(*AUTHENTICATED_ERRORS),
     )
     async def list_participants(
-        self, request: Request[Any, Any, Any], meeting_id: MeetingId
+        self, app_state: NamedDependency[AppState], principal: NamedDependency[Principal], meeting_id: MeetingId
     ) -> ParticipantList:
-        state, principal = app_state(request.app), principal_of(request)
-        return await run(queries.get_participants, state, principal, meeting_id)
+        return await run(queries.get_participants, app_state, principal, meeting_id)
 
     @get(
         "/{meeting_id:str}/recordings",
@@ -398,15 +396,16 @@ class MeetingController(Controller):
     async def list_recordings(
         self,
         request: Request[Any, Any, Any],
+        app_state: NamedDependency[AppState],
+        principal: NamedDependency[Principal],
         meeting_id: MeetingId,
         presign: Annotated[
             bool, QueryParameter(description="Add presigned download URLs (admin, auditor)")
         ] = False,
     ) -> RecordingList:
-        state, principal = app_state(request.app), principal_of(request)
         if presign and principal.role == Role.SERVICE:
             await forbid(request, principal, "download links are for admin and auditor keys only")
-        return await run(queries.get_recordings, state, principal, meeting_id, presign=presign)
+        return await run(queries.get_recordings, app_state, principal, meeting_id, presign=presign)
 
     @get(
         "/{meeting_id:str}/audit",
@@ -417,14 +416,14 @@ class MeetingController(Controller):
     )
     async def get_audit(
         self,
-        request: Request[Any, Any, Any],
+        app_state: NamedDependency[AppState],
+        principal: NamedDependency[Principal],
         meeting_id: MeetingId,
         after_seq: Annotated[
             int, QueryParameter(ge=0, le=2**53, description="Only events after this seq")
         ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> AuditTrail:
-        state, principal = app_state(request.app), principal_of(request)
         return await run(
-            queries.get_audit, state, principal, meeting_id, after_seq=after_seq, limit=limit
+            queries.get_audit, app_state, principal, meeting_id, after_seq=after_seq, limit=limit
         )

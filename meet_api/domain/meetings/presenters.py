@@ -21,22 +21,28 @@ from meet_core.db.models import ConferenceParticipant, ConferenceRecord, Meeting
 
 
 def participant_out(
-    participant: Any, attendance: dict[str, tuple] | None = None
+    participant: Any,
+    harvested: bool = False,
+    first_joined_at: datetime | None = None,
+    last_left_at: datetime | None = None,
+    seconds: int | None = None,
 ) -> ParticipantOut:
-    """A Participant (or a row with its column names) with the harvested attendance, if any."""
-    seen = attendance.get(participant.email) if attendance is not None else None
-    if attendance is not None:
-        # The pipeline has harvested the conference: attendance is known for everyone.
-        seconds = int(seen[2]) if seen else 0
+    """An invitation (a Participant, or a row with its column names) as a body.
+
+    ``harvested``: the pipeline has seen a conference of the meeting, so attendance is known
+    for everyone; the other arguments are what it harvested for this email (nothing: did not
+    attend). Before that, the participant's own columns are answered as they are."""
+    if harvested:
+        attended_seconds = int(seconds or 0)
         return ParticipantOut(
             email=participant.email,
             display_name=participant.display_name,
             role=participant.role,
             response_status=participant.response_status,
-            attended=seconds > 0,
-            first_joined_at=seen[0] if seen else None,
-            last_left_at=seen[1] if seen else None,
-            attended_seconds=seconds,
+            attended=attended_seconds > 0,
+            first_joined_at=first_joined_at,
+            last_left_at=last_left_at,
+            attended_seconds=attended_seconds,
         )
     return ParticipantOut(
         email=participant.email,
@@ -48,6 +54,16 @@ def participant_out(
         last_left_at=participant.last_left_at,
         attended_seconds=participant.attended_seconds,
     )
+
+
+def participant_with_attendance(
+    participant: Any, attendance: dict[str, tuple] | None
+) -> ParticipantOut:
+    """:func:`participant_out` with the harvest of :func:`attendance_by_email`."""
+    if attendance is None:
+        return participant_out(participant)
+    seen = attendance.get(participant.email)
+    return participant_out(participant, True, *(seen or ()))
 
 
 def meeting_out(meeting: Meeting) -> MeetingOut:

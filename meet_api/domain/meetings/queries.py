@@ -8,6 +8,7 @@ import binascii
 import functools
 import json
 from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from meet_api.domain.meetings.presenters import (
     ledger_compliance,
     meeting_fields,
     participant_out,
+    participant_with_attendance,
 )
 from meet_api.domain.meetings.schemas import (
     ArchivedObjectOut,
@@ -294,6 +296,9 @@ _DETAIL = (
     .where(Meeting.id == _ID)
     .order_by(Participant.email)
 )
+# Where an invitation's own columns sit in a detail row (read by position, as in lists).
+_INVITED_AT = list(_DETAIL.selected_columns.keys()).index("p_email")
+_INVITED = slice(_INVITED_AT, _INVITED_AT + _P)
 _FAILED_ARTIFACTS = (
     select(ArchiveManifestEntry.artifact_name)
     .where(ArchiveManifestEntry.meeting_id == _ID, ArchiveManifestEntry.state == ManifestState.FAILED)
@@ -311,7 +316,7 @@ def get_detail(state: AppState, principal: Principal, meeting_id: str) -> Meetin
         raise not_found(meeting_id)
     params = {"meeting_id": meeting_id}
     with state.engine.connect() as conn:
-        rows = conn.execute(_DETAIL, params).all()
+        rows: Sequence[Any] = conn.execute(_DETAIL, params).all()
         m = rows[0] if rows else None
         if m is None or (not principal.sees_all_clients and m.client_id != principal.client_id):
             raise not_found(meeting_id)
@@ -319,19 +324,14 @@ def get_detail(state: AppState, principal: Principal, meeting_id: str) -> Meetin
         violations = (
             conn.execute(_OPEN_VIOLATIONS, params).all() if m.ledger_meeting_id is not None else []
         )
+    harvested = bool(m.conferences)
     invited = [
-        ParticipantOut(
-            email=r.p_email,
-            display_name=r.p_display_name,
-            role=r.p_role,
-            response_status=r.p_response_status,
-            # Attendance is known for everyone once the pipeline has seen a conference.
-            attended=(r.seen_attended_seconds or 0) > 0 if m.conferences else r.p_attended,
-            first_joined_at=r.seen_first_joined_at if m.conferences else r.p_first_joined_at,
-            last_left_at=r.seen_last_left_at if m.conferences else r.p_last_left_at,
-            attended_seconds=int(r.seen_attended_seconds or 0)
-            if m.conferences
-            else r.p_attended_seconds,
+        participant_out(
+            _ParticipantRow._make(r[_INVITED]),
+            harvested,
+            r.seen_first_joined_at,
+            r.seen_last_left_at,
+            r.seen_attended_seconds,
         )
         for r in rows
         if r.participant_id is not None
@@ -369,7 +369,7 @@ def get_participants(state: AppState, principal: Principal, meeting_id: str) -> 
         return ParticipantList(
             meeting_id=meeting_id,
             attendance_known=attendance is not None,
-            items=[participant_out(p, attendance) for p in meeting.participants],
+            items=[participant_with_attendance(p, attendance) for p in meeting.participants],
             uninvited_attendees=[
                 AttendeeOut(
                     kind=o.kind,

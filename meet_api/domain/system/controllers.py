@@ -7,18 +7,17 @@ is operational detail an outsider should not read. Prometheus sends the key with
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio.to_thread
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from meet_api.domain.auth.guards import ADMIN_ONLY
 from meet_api.lib.metrics import CONTENT_TYPE
 from meet_api.lib.problems import AUTHENTICATED_ERRORS, ApiProblem, problem_responses
-from meet_api.lib.state import AppState, app_state
+from meet_api.lib.state import AppState
 from meet_core.db.migrate import current_revision, head_revision
 
 
@@ -57,8 +56,8 @@ class SystemController(Controller):
         security=[{}],
         responses=problem_responses(503, 500),
     )
-    async def ready(self, request: Request[Any, Any, Any]) -> Health:
-        ok, database, migration = await anyio.to_thread.run_sync(_readiness, app_state(request.app))
+    async def ready(self, app_state: NamedDependency[AppState]) -> Health:
+        ok, database, migration = await anyio.to_thread.run_sync(_readiness, app_state)
         if not ok:
             raise ApiProblem(
                 503,
@@ -83,5 +82,5 @@ class SystemController(Controller):
             **problem_responses(*AUTHENTICATED_ERRORS),
         },
     )
-    async def metrics(self, request: Request[Any, Any, Any]) -> Response[str]:
-        return Response(app_state(request.app).metrics.render(), media_type=CONTENT_TYPE)
+    async def metrics(self, app_state: NamedDependency[AppState]) -> Response[str]:
+        return Response(app_state.metrics.render(), media_type=CONTENT_TYPE)
