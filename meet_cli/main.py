@@ -87,17 +87,23 @@ def _key_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Chain, digests and archived objects (docs/compliance.md); progress on stderr."""
+    """Chain, digests and archived objects (docs/compliance.md); progress on stderr. Exit 1
+    only for what was checked and found wrong; an S3 that cannot be reached is exit 2."""
     from meet_core.archive import ArchivePolicy, s3_client
+    from meet_core.archive.errors import S3Unavailable
     from meet_core.compliance.verify import verify_everything
 
     with _session(settings) as session:
-        report = verify_everything(
-            session, lambda: s3_client(settings), ArchivePolicy.from_settings(settings),
-            bucket=settings.s3_bucket, prefix=settings.s3_prefix,
-            sample=None if args.all else args.sample,
-            s3_configured=settings.s3_endpoint_url is not None,
-        )
+        try:
+            report = verify_everything(
+                session, lambda: s3_client(settings), ArchivePolicy.from_settings(settings),
+                bucket=settings.s3_bucket, prefix=settings.s3_prefix,
+                sample=None if args.all else args.sample,
+                s3_configured=settings.s3_endpoint_url is not None,
+            )
+        except S3Unavailable as exc:
+            print(f"meet-archive: configuration error: {exc}", file=sys.stderr)
+            return 2
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 

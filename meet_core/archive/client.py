@@ -9,9 +9,18 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 
-from meet_core.archive.errors import ArchiveError
+from meet_core.archive.errors import ArchiveError, S3Unavailable
 from meet_core.archive.keys import check_bucket
 from meet_core.settings import Settings
 
@@ -133,3 +142,33 @@ def ensure_bucket(client: S3Client, bucket: str, *, object_lock: bool = True) ->
             client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     except (ClientError, BotoCoreError) as exc:
         raise ArchiveError(f"cannot enable versioning on {bucket!r}: {exc}") from exc
+
+
+_UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+_REFUSED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+
+
+def require_bucket(client: S3Client, bucket: str) -> None:
+    """Raise :class:`S3Unavailable`, naming the settings to check, unless ``bucket`` answers.
+
+    A wrong endpoint, missing credentials or a wrong bucket name must read as configuration
+    (exit 2), never as a damaged archive (exit 1)."""
+    where = client.meta.endpoint_url
+    try:
+        client.head_bucket(Bucket=bucket)
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        raise S3Unavailable(
+            f"no S3 credentials for {where} ({exc}): set MEET_S3_ENDPOINT_URL for a local or "
+            "MinIO archive, or AWS credentials for AWS S3"
+        ) from exc
+    except _UNREACHABLE as exc:
+        raise S3Unavailable(f"S3 unreachable at {where}: check MEET_S3_ENDPOINT_URL") from exc
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            raise S3Unavailable(
+                f"bucket {bucket!r} not found at {where}: check MEET_S3_BUCKET and MEET_S3_ENDPOINT_URL"
+            ) from exc
+        if code in _REFUSED:
+            raise S3Unavailable(f"S3 at {where} refused the credentials for bucket {bucket!r} ({code})") from exc
+        raise

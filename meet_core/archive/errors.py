@@ -14,3 +14,8 @@ class ChecksumMismatch(ArchiveError):
 class ArchiveConflict(ArchiveError):
     """The key already holds an object with different content: keys are derived from
     stable ids, so this means the source changed or two ids collide, and a human must look."""
+
+
+class S3Unavailable(ArchiveError):
+    """S3 cannot be reached or refuses us: a configuration problem, not a finding about the
+    archive. The message names the settings to look at."""

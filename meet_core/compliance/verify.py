@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from meet_core.archive import ArchiveError, ArchivePolicy, bucket_has_object_lock
-from meet_core.archive.client import S3Client
+from meet_core.archive.client import S3Client, require_bucket
 from meet_core.archive.verify import verify_version
 from meet_core.audit import GENESIS_HASH, ChainReport, verify_chain
 from meet_core.compliance.digests import DIGEST_FOLDER, content_of_row, parse_document
@@ -88,8 +88,12 @@ class Verifier:
 
     @property
     def client(self) -> S3Client:
+        """Made on first use, and checked then: an unreachable S3 raises S3Unavailable
+        instead of turning every object into a "problem"."""
         if self._client is None:
-            self._client = self._client_factory()
+            client = self._client_factory()
+            require_bucket(client, self.bucket)
+            self._client = client
         return self._client
 
     def problem(self, area: str, subject: str, message: str) -> None:

@@ -300,6 +300,48 @@ def test_cli_verifies_then_fails_naming_the_object(
     assert "Traceback" not in broken.stderr
 
 
+def _closed_port_url() -> str:
+    from meet_sandbox.children import free_port
+
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("no endpoint, no credentials", "MEET_S3_ENDPOINT_URL"),
+        ("endpoint not listening", "MEET_S3_ENDPOINT_URL"),
+        ("wrong bucket", "MEET_S3_BUCKET"),
+    ],
+)
+def test_cli_says_a_missing_s3_is_configuration_not_tampering(
+    case: str, expected: str, world: World, db_url: str, s3_server: EmbeddedS3, bucket: str, tmp_path: Path
+) -> None:
+    """The archive is intact; only the way to S3 is wrong: exit 2, one line naming the
+    setting, no "problem" that reads like tampering."""
+    populate(world)
+    env = cli_env(db_url, s3_server.endpoint_url, bucket, tmp_path)
+    if case == "no endpoint, no credentials":
+        env.pop("MEET_S3_ENDPOINT_URL")
+        # Never let boto3 reach off-machine addresses (the instance metadata) or a real profile.
+        env |= {"AWS_EC2_METADATA_DISABLED": "true", "HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "c"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "k")}
+    elif case == "endpoint not listening":
+        env["MEET_S3_ENDPOINT_URL"] = _closed_port_url()
+    else:
+        env["MEET_S3_BUCKET"] = "no-such-bucket-here"
+    environment = {k: v for k, v in {**os.environ, **env}.items() if not k.startswith("AWS_ACCESS")}
+    if case == "no endpoint, no credentials":
+        environment.pop("MEET_S3_ENDPOINT_URL", None)
+    result = subprocess.run([sys.executable, "-m", "meet_cli.main", "audit", "verify", "--all"],
+                            env=environment, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("meet-archive: configuration error:"), result.stderr
+    assert expected in lines[0]
+    assert "FAILED" not in result.stdout and "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
