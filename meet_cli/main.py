@@ -108,21 +108,88 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _print_json(rows: object) -> None:
+    import json
+
+    print(json.dumps(rows, indent=2, ensure_ascii=False))
+
+
+def _cut(text: str | None, width: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _violation_list(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
+    from meet_core.compliance.lookup import violations
 
-    from meet_core.db.models import ComplianceViolation, ViolationState
-
-    query = select(ComplianceViolation).order_by(ComplianceViolation.id)
-    if not args.all:
-        query = query.where(ComplianceViolation.state == ViolationState.OPEN)
-    if args.meeting:
-        query = query.where(ComplianceViolation.meeting_id == args.meeting)
     with _session(settings) as session:
-        print(f"{'id':>8} {'day':<10} {'meeting':<36} {'reason':<32} {'state':<8} detail")
-        for row in session.scalars(query.limit(args.limit)):
-            print(f"{row.id:>8} {row.partition_date:<10} {row.meeting_id:<36} {row.reason:<32} {row.state:<8} "
-                  f"{row.detail}")
+        rows = violations(session, include_resolved=args.all, meeting_id=args.meeting, day=args.day,
+                          reason=args.reason, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(f"{'id':>6} {'day':<10} {'XOMA id':<20} {'title':<28} {'reason':<30} {'state':<8} detail   meeting")
+    for row in rows:
+        print(f"{row['id']:>6} {row['day']:<10} {_cut(row['external_id'], 20):<20} {_cut(row['title'], 28):<28} "
+              f"{row['reason']:<30} {row['state']:<8} {_cut(row['detail'], 60)}   {row['meeting_id']}")
+    return 0
+
+
+def _ledger_show(args: argparse.Namespace, settings: Settings) -> int:
+    """One day's verdicts and who attended: the compliance officer's first question."""
+    from meet_core.compliance.lookup import ledger_day
+
+    with _session(settings) as session:
+        rows = ledger_day(session, args.day, status=args.status)
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print(f"no ledger rows for {args.day}" + (f" with status {args.status}" if args.status else ""))
+        return 0
+    for row in rows:
+        reasons = ", ".join(row["reasons"]) or "-"
+        print(f"{row['scheduled_start']}  {row['external_id']}  {row['title']!r}  {row['verdict'].upper()}"
+              f"  ({row['outcome']}; reasons: {reasons}; recordings {row['recordings']}, "
+              f"transcripts {row['transcripts']})  meeting {row['meeting_id']}")
+        for person in row["attendees"]:
+            who = person["email"] or person["display_name"] or "(unknown)"
+            if not person["attended"]:
+                print(f"    invited, did not attend: {who}")
+                continue
+            label = "invited" if person["invited"] else "UNINVITED"
+            print(f"    {label:<9} {who:<32} {person['kind'] or '-':<10} {person['first_joined_at'] or '-'} → "
+                  f"{person['last_left_at'] or '-'}  {person['seconds'] or 0} s")
+    return 0
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    """The stored daily report, fetched from S3 and checked against its recorded SHA-256."""
+    import webbrowser
+    from pathlib import Path
+
+    from meet_core.archive import s3_client
+    from meet_core.archive.errors import ArchiveError, S3Unavailable
+    from meet_core.compliance.report import fetch_report
+
+    try:
+        report = fetch_report(s3_client(settings), settings.s3_bucket, settings.s3_prefix, args.day,
+                              kind=args.format)
+    except S3Unavailable as exc:
+        print(f"meet-archive: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ArchiveError as exc:
+        print(f"meet-archive: {exc}", file=sys.stderr)
+        return 1
+    if report is None:
+        print(f"meet-archive: no {args.format} report stored for {args.day}", file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out else settings.home / "reports" / report.filename
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(report.body)
+    print(f"{out} (s3://{report.bucket}/{report.key}, version {report.version_id}, sha256 {report.sha256} verified)")
+    if args.open:
+        webbrowser.open(out.resolve().as_uri())
     return 0
 
 
@@ -140,6 +207,36 @@ def _violation_resolve(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"resolved violation {args.violation_id} (by {args.by.strip()})")
     return 0
+
+
+def _checked(parse: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse type from a parser that raises ValueError with a readable message."""
+
+    def check(raw: str) -> str:
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return check
+
+
+def _day(raw: str) -> str:
+    from meet_core.compliance.lookup import parse_day
+
+    return _checked(parse_day)(raw)
+
+
+def _reason(raw: str) -> str:
+    from meet_core.compliance.lookup import parse_reason
+
+    return _checked(parse_reason)(raw)
+
+
+def _status(raw: str) -> str:
+    from meet_core.compliance.lookup import parse_status
+
+    return _checked(parse_status)(raw)
 
 
 def _positive(raw: str) -> int:
@@ -236,11 +333,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     violations = commands.add_parser("violation", help="compliance violations").add_subparsers(
         dest="violation_command", required=True)
-    listing = violations.add_parser("list", help="open violations, oldest first")
+    listing = violations.add_parser("list", help="open violations, oldest first, with the meeting's XOMA id and title")
     listing.add_argument("--all", action="store_true", help="resolved ones too")
     listing.add_argument("--meeting", help="only this meeting's (its id)")
+    listing.add_argument("--day", type=_day, help="only this ledger day (YYYY-MM-DD)")
+    listing.add_argument("--reason", type=_reason, help="only this reason (e.g. held_without_recording)")
     listing.add_argument("--limit", type=_positive, default=1000, metavar="N")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
     listing.set_defaults(handler=_violation_list)
+
+    ledger = commands.add_parser("ledger", help="the compliance ledger").add_subparsers(
+        dest="ledger_command", required=True)
+    show = ledger.add_parser("show", help="a day's meetings: verdict, reasons and who attended")
+    show.add_argument("--day", type=_day, required=True, help="ledger day, YYYY-MM-DD (UTC day of the start)")
+    show.add_argument("--status", type=_status, help="only compliant, pending or violation")
+    show.add_argument("--json", action="store_true", help="JSON instead of text")
+    show.set_defaults(handler=_ledger_show)
+
+    report = commands.add_parser("report", help="fetch a day's stored compliance report from S3 (SHA-256 checked)")
+    report.add_argument("--day", type=_day, required=True, help="report day, YYYY-MM-DD")
+    report.add_argument("--format", choices=["html", "csv", "parquet"], default="html")
+    where = report.add_mutually_exclusive_group()
+    where.add_argument("--out", help="write it here (default: $MEET_HOME/reports/)")
+    where.add_argument("--open", action="store_true", help="also open it in a browser")
+    report.set_defaults(handler=_report)
     resolve = violations.add_parser("resolve", help="close an open violation with a note (audited)")
     resolve.add_argument("violation_id", type=_positive, metavar="ID")
     resolve.add_argument("--by", required=True, help="the person resolving it (recorded in the audit log)")

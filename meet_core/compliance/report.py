@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from html import escape
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -21,7 +22,8 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meet_core.archive import ArchivedObject, ArchiveWriter, object_key
+from meet_core.archive import ArchivedObject, ArchiveWriter, ChecksumMismatch, object_key
+from meet_core.archive.client import S3Client, require_bucket
 from meet_core.compliance.chart import rate_chart
 from meet_core.compliance.facts import day_bounds
 from meet_core.db.models import (
@@ -237,3 +239,44 @@ def publish(writer: ArchiveWriter, data: ReportData, *, prefix: str) -> Publishe
         ExpiresIn=7 * 24 * 3600,
     )
     return PublishedReport(objects, url)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    bucket: str
+    key: str
+    version_id: str
+    sha256: str
+    body: bytes
+
+    @property
+    def filename(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+
+def fetch_report(client: S3Client, bucket: str, prefix: str, day: str, *, kind: str = "html") -> StoredReport | None:
+    """The newest stored report of ``day`` in format ``kind``, its bytes checked against the
+    SHA-256 recorded with it (object metadata, and the start of its name); None if there is
+    none. A mismatch raises ChecksumMismatch. Reports are small (kilobytes), so the body is
+    read whole."""
+    require_bucket(client, bucket)
+    folder = object_key(prefix, "reports", day) + "/"
+    newest: dict[str, Any] | None = None
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=folder):
+        for version in page.get("Versions", []):
+            later = newest is None or version["LastModified"] > newest["LastModified"]
+            if version["Key"].endswith(f".{kind}") and later:
+                newest = version
+    if newest is None:
+        return None
+    answer = client.get_object(Bucket=bucket, Key=newest["Key"], VersionId=newest["VersionId"])
+    body = answer["Body"].read()
+    actual = hashlib.sha256(body).hexdigest()
+    recorded = answer.get("Metadata", {}).get("sha256", "")
+    named = newest["Key"].rsplit("-", 1)[-1].split(".", 1)[0]
+    if actual != recorded or not actual.startswith(named):
+        raise ChecksumMismatch(
+            f"s3://{bucket}/{newest['Key']} (version {newest['VersionId']}): SHA-256 {actual}, "
+            f"recorded {recorded or 'nothing'}"
+        )
+    return StoredReport(bucket, newest["Key"], newest["VersionId"], actual, body)

@@ -33,15 +33,15 @@ def test_documented_queries_answer_what_they_promise(
     run_day(db_url, s3_server, bucket, NOW)
     write_digests(world.sessions, world.writer, prefix="meet", now=utcnow())
     queries = doc_queries()
-    assert len(queries) == 8
+    assert len(queries) == 9
     # The March example, asked about the simulated June day instead.
     queries[0] = queries[0].replace("2025-03-01", "2025-06-01").replace("2025-03-31", "2025-06-30")
-    queries[5] = queries[5].replace(
+    queries[6] = queries[6].replace(
         "00000000-0000-0000-0000-000000000000", world.meetings["normal"]
     )
     with db_sessions() as session:
         results = [session.execute(text(q)).mappings().all() for q in queries]
-    recordings, violations, monthly, unrecorded, open_now, trail, digests, dead = results
+    recordings, violations, monthly, unrecorded, attended, open_now, trail, digests, dead = results
 
     normal = [r for r in recordings if r["external_id"] == "normal"]
     assert sorted(r["kind"] for r in normal) == [
@@ -67,6 +67,16 @@ def test_documented_queries_answer_what_they_promise(
         ("2025-06", 11, 8, 5)
     ]
     assert sorted(r["external_id"] for r in unrecorded) == ["external_only", "overdue", "recent"]
+    # Held meetings in violation, and everyone who attended them: the organizer where one
+    # came (invited), the external and the anonymous guest of external_only (uninvited).
+    assert {(a["external_id"], a["email"], bool(a["invited"])) for a in attended} == {
+        ("checksum_bad", "organizer@example.com", True),
+        ("late_archive", "organizer@example.com", True),
+        ("overdue", "organizer@example.com", True),
+        ("external_only", "a@other.example", False),
+        ("external_only", None, False),
+    }
+    assert all(a["seconds"] == 600 for a in attended)
     assert len(open_now) == 5
     assert [t["action"] for t in trail][:1] == ["meeting.created"] and len(
         trail
