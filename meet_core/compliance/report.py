@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
@@ -26,6 +26,7 @@ from meet_core.archive import ArchivedObject, ArchiveWriter, ChecksumMismatch, o
 from meet_core.archive.client import S3Client, require_bucket
 from meet_core.compliance.chart import rate_chart
 from meet_core.compliance.facts import day_bounds
+from meet_core.compliance.lookup import attendees
 from meet_core.db.models import (
     ComplianceDailySummary,
     ComplianceViolation,
@@ -66,6 +67,8 @@ class ReportData:
     open_violations: list[OpenViolation]
     open_violation_count: int
     ledger: pd.DataFrame
+    # The day's held meetings in violation: (XOMA id, title, attendees as in lookup.attendees).
+    violation_attendance: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
 def gather(session: Session, day: str, now: datetime) -> ReportData:
@@ -113,7 +116,13 @@ def gather(session: Session, day: str, now: datetime) -> ReportData:
     frame = pd.DataFrame([tuple(r) for r in rows], columns=LEDGER_COLUMNS)
     for name in TIME_COLUMNS:
         frame[name] = pd.to_datetime(frame[name], utc=True)
-    return ReportData(day, now, summaries.get(day), history, listed, count, frame)
+    in_violation = frame[(frame["compliance_status"] == "violation") & frame["held"].astype(bool)]
+    people = attendees(session, list(in_violation["meeting_id"]))
+    attendance = [
+        (str(row.external_id), str(row.title), people.get(str(row.meeting_id), []))
+        for row in in_violation.itertuples()
+    ]
+    return ReportData(day, now, summaries.get(day), history, listed, count, frame, attendance)
 
 
 def render_csv(data: ReportData) -> bytes:
@@ -148,6 +157,22 @@ th{background:#f6f8fa}td.num{text-align:right}
 
 def _card(label: str, value: object, tone: str = "") -> str:
     return f'<div class="card {tone}"><b>{escape(str(value))}</b><span>{escape(label)}</span></div>'
+
+
+def _attendance_rows(meetings: list[tuple[str, str, list[dict[str, Any]]]]) -> str:
+    rows = []
+    for external_id, title, people in meetings:
+        for person in people:
+            if not person["attended"]:
+                continue
+            who = person["email"] or person["display_name"] or "(unknown)"
+            rows.append(
+                f"<tr><td>{escape(external_id)}</td><td>{escape(title)}</td><td>{escape(who)}</td>"
+                f"<td>{'yes' if person['invited'] else 'NO'}</td><td>{escape(person['kind'] or '')}</td>"
+                f"<td>{escape(person['first_joined_at'] or '')}</td><td>{escape(person['last_left_at'] or '')}</td>"
+                f"<td class=num>{person['seconds'] or 0}</td></tr>"
+            )
+    return "".join(rows) or '<tr><td colspan="8">No held meeting of the day is in violation.</td></tr>'
 
 
 def render_html(data: ReportData) -> bytes:
@@ -203,6 +228,10 @@ attached as CSV and Parquet beside this page.</p>
 {rate_chart(data.history)}
 <h2>Violations of the day by reason</h2>
 <table><tr><th>reason</th><th>meetings</th></tr>{reasons}</table>
+<h2>Who attended the day's meetings in violation</h2>
+<table><tr><th>meeting (XOMA id)</th><th>title</th><th>attendee</th><th>invited</th><th>kind</th>
+<th>joined (UTC)</th><th>left (UTC)</th><th>seconds</th></tr>
+{_attendance_rows(data.violation_attendance)}</table>
 <h2>Open violations</h2>{more}
 <table><tr><th>id</th><th>day</th><th>meeting (XOMA id)</th><th>title</th><th>reason</th>
 <th>detail</th><th>opened (UTC)</th></tr>

@@ -114,7 +114,11 @@ def test_report_is_fetched_and_its_sha256_checked(
     fetched = run(["report", "--day", DAY, "--out", str(out)], judged)
     assert fetched.returncode == 0, fetched.stderr
     html = published.objects["html"]
-    assert out.read_bytes().startswith(b"<!doctype html") or b"<html" in out.read_bytes()[:200]
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    # The page names who attended the held meetings in violation, uninvited guests included.
+    attended = page[page.index("Who attended"):page.index("<h2>Open violations")]
+    assert "a@other.example" in attended and "organizer@example.com" in attended and ">NO<" in attended
     assert html.sha256_hex in fetched.stdout and "verified" in fetched.stdout
     parquet = run(["report", "--day", DAY, "--format", "parquet"], judged)
     assert parquet.returncode == 0 and (Path(judged["MEET_HOME"]) / "reports").is_dir()
