@@ -53,11 +53,18 @@ def _session(settings: Settings) -> Session:
 
 
 def _key_create(args: argparse.Namespace, settings: Settings) -> int:
-    from meet_core.apikeys import create_key
+    from meet_core.apikeys import client_names, create_key
 
+    client = args.client or args.name
     with _session(settings) as session, session.begin():
-        issued = create_key(session, name=args.name, role=args.role, client=args.client or args.name)
-    print(f"key id {issued.key_id}, role {issued.role}; store it now, it is not shown again:")
+        others = client_names(session)
+        issued = create_key(session, name=args.name, role=args.role, client=client)
+    if issued.client_created:
+        known = ", ".join(others) if others else "none"
+        print(f"new client {client!r} created: this key sees only {client!r}'s meetings, none of another "
+              f"client's. Existing clients: {known}. To share a client's meetings, use --client NAME.",
+              file=sys.stderr)
+    print(f"key id {issued.key_id}, role {issued.role}, client {client!r}; store it now, it is not shown again:")
     print(issued.plaintext)
     return 0
 
@@ -316,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key and print it (last line)")
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=["admin", "service", "auditor"])
-    create.add_argument("--client", help="client the key acts for (default: the name)")
+    create.add_argument("--client", help=("client the key acts for: a service key sees only its client's meetings. "
+                                          "Default: a NEW client named after the key (--name), which sees none "
+                                          "of an existing client's meetings"))
     create.set_defaults(handler=_key_create)
     keys.add_parser("list", help="list keys (never their secrets)").set_defaults(handler=_key_list)
     revoke = keys.add_parser("revoke", help="revoke a key")

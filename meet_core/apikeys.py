@@ -34,6 +34,7 @@ class IssuedKey:
     client_id: str
     role: str
     plaintext: str
+    client_created: bool = False  # the client did not exist: the key sees none of the others' meetings
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ def create_key(session: Session, *, name: str, role: str, client: str, actor: st
     if not client.strip() or len(client) > 100:
         raise ValueError("client must be 1 to 100 characters")
     api_client = session.scalar(select(ApiClient).where(ApiClient.name == client))
+    created = api_client is None
     if api_client is None:
         api_client = ApiClient(name=client)
         session.add(api_client)
@@ -92,7 +94,11 @@ def create_key(session: Session, *, name: str, role: str, client: str, actor: st
         entity_id=key_id,
         payload={"name": name, "role": role, "client": client},
     )
-    return IssuedKey(key_id, api_client.id, role, f"mka_{key_id}_{secret}")
+    return IssuedKey(key_id, api_client.id, role, f"mka_{key_id}_{secret}", created)
+
+
+def client_names(session: Session) -> list[str]:
+    return list(session.scalars(select(ApiClient.name).order_by(ApiClient.name)))
 
 
 def authenticate(db: Connection | Session, token: str) -> ActiveKey | None:

@@ -87,3 +87,20 @@ def test_garbage_is_refused_with_a_clear_message(
     assert result.returncode == 2
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_key_without_client_says_it_makes_a_new_client(empty_database_url: str, tmp_path: Path) -> None:
+    """A key named after nothing existing would silently see none of XOMA's meetings: the
+    command says so, and lists the clients there are."""
+    env = {"MEET_DATABASE_URL": empty_database_url, "MEET_HOME": str(tmp_path)}
+    assert run(["db", "upgrade"], env).returncode == 0
+    first = run(["api-key", "create", "--name", "xoma-1", "--role", "service", "--client", "xoma"], env)
+    assert first.returncode == 0 and "new client 'xoma' created" in first.stderr and "Existing clients: none" in first.stderr
+    second = run(["api-key", "create", "--name", "xoma-2", "--role", "service"], env)
+    assert second.returncode == 0
+    assert "new client 'xoma-2' created" in second.stderr and "Existing clients: xoma." in second.stderr
+    assert second.stdout.strip().splitlines()[-1].startswith("mka_")  # the key, alone on the last line
+    shared = run(["api-key", "create", "--name", "xoma-3", "--role", "service", "--client", "xoma"], env)
+    assert shared.returncode == 0 and shared.stderr == "" and "client 'xoma'" in shared.stdout
+    helped = run(["api-key", "create", "--help"], env)
+    assert "NEW client named after the key" in " ".join(helped.stdout.split())
