@@ -157,6 +157,9 @@ def test_instance_configs_pass_dagsters_validation(name: str, tmp_path: Path,
     if name in SCALE_CONFIGS:
         launcher = _rehydrate(config["run_launcher"], RunLauncher)
         assert type(launcher).__name__ == SCALE_CONFIGS[name]
+        if name == "deploy/dagster-ecs.yaml":
+            assert launcher.secrets_tags == []  # only the listed secrets reach a run
+            assert launcher.include_sidecars is False
     if "storage" in config:
         from dagster_postgres import DagsterPostgresStorage
 
