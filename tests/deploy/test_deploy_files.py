@@ -344,6 +344,8 @@ def test_scale_instances_load_on_postgres_with_their_launcher(
             assert instance.get_runs() == []
             queue = instance.get_concurrency_config().run_queue_config
             assert queue.max_concurrent_runs == 10
+            # Runs whose pool steps could not start stay queued, one run beyond the slots.
+            assert queue.should_block_op_concurrency_limited_runs
             assert queue.op_concurrency_slot_buffer == 1
             pools = instance.get_concurrency_config().pool_config
             assert pools.pool_granularity.value == "op" and pools.default_pool_limit == 2
