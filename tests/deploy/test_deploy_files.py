@@ -351,3 +351,16 @@ def test_scale_instances_load_on_postgres_with_their_launcher(
             assert pools.pool_granularity.value == "op" and pools.default_pool_limit == 2
             instance.event_log_storage.set_concurrency_slots("google", 1)
             assert instance.event_log_storage.get_concurrency_info("google").slot_count == 1
+
+
+def test_every_pool_the_assets_use_gets_a_limit_from_dagster_pools() -> None:
+    """No step falls back to default_limit unnoticed: each pool named in the code location
+    is one that compose's dagster-pools job sets."""
+    from meet_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    used = set().union(*(graph.get(key).pools or set() for key in graph.get_all_asset_keys()))
+    command = _compose()["services"]["dagster-pools"]["command"][0]
+    configured = set(re.findall(r"dagster instance concurrency set (\S+) ", command))
+    assert "google" in used
+    assert used <= configured, f"pools without a limit: {used - configured}"
