@@ -364,3 +364,19 @@ def test_every_pool_the_assets_use_gets_a_limit_from_dagster_pools() -> None:
     configured = set(re.findall(r"dagster instance concurrency set (\S+) ", command))
     assert "google" in used
     assert used <= configured, f"pools without a limit: {used - configured}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the google-credentials job runs as root (chown)")
+def test_google_credentials_job_copies_the_key_for_the_app_user(tmp_path: Path) -> None:
+    service = _compose()["services"]["google-credentials"]
+    assert service["user"] == "0:0"
+    uid = re.search(r"useradd .*--uid (\d+)", (ROOT / "Dockerfile").read_text()).group(1)
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "secrets" / "google_service_account").write_text('{"type": "service_account"}')
+    command = service["command"][0].replace("/run/secrets/", f"{tmp_path}/secrets/").replace(
+        "/credentials/", f"{tmp_path}/credentials/")
+    result = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    copied = (tmp_path / "credentials" / "google_service_account").stat()
+    assert (copied.st_uid, copied.st_mode & 0o777) == (int(uid), 0o400)  # readable by the app user only
