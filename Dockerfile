@@ -44,4 +44,6 @@ USER meet
 EXPOSE 8000 3000 4000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8000/health/live || exit 1
+# Writes the Google key from MEET_GOOGLE_SERVICE_ACCOUNT_JSON to a file when set (ECS).
+ENTRYPOINT ["/app/deploy/entrypoint.sh"]
 CMD ["meet-archive", "api", "--host", "0.0.0.0", "--port", "8000"]
