@@ -1,15 +1,14 @@
 """Which meetings a conference-sensor tick asks Google about.
 
 Only meetings around their window, never history. Every tick: scheduled ones from ``lead``
-before their start until decided, running ones, and finished ones until their rejoin gap
-has passed (and a tick has looked after it: the caller says how often it ticks) with
-attendance final. Every
-``FINISHED_POLL_INTERVAL`` only: finished ones still owed a file, that is within
-``artifact_wait`` after their end a conference record without a recording or a transcript
-yet (recording failed, transcript later), or (while conference records exist, 30 days) a
-recording or transcript Google has not generated yet. A finished meeting whose records all
-have their files generated is not asked about again; a later rejoin or file is left to the
-daily ``harvest_day`` sweep. Every query is bounded by an index.
+before their start until decided, running ones, and finished ones until their rejoin gap has
+passed (and a tick has looked after it: the caller says how often it ticks) with attendance
+final. Every ``FINISHED_POLL_INTERVAL`` only: finished ones still owed a file, that is
+within ``artifact_wait`` after their end a conference record without a recording or a
+transcript yet (recording failed, transcript later), or (while conference records exist, 30
+days) a recording or transcript Google has not generated yet. A finished meeting whose
+records all have their files generated is not asked about again; a later rejoin or file is
+left to the daily ``harvest_day`` sweep. Every query is bounded by an index.
 """
 
 from __future__ import annotations
