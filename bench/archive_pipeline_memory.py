@@ -106,17 +106,17 @@ def prepare(env: dict[str, str], people_url: str, size: int) -> tuple[str, str, 
     manifest; returns (partition, meeting id, Drive sha256)."""
     from sqlalchemy import select
 
+    from meet_core.days import day_of
     from meet_core.db import make_engine, make_session_factory
     from meet_core.db.migrate import upgrade
     from meet_core.db.models import ApiClient, ArchiveManifestEntry, Meeting, Participant
     from meet_core.google import GoogleGateway
     from meet_core.google.types import parse_time
+    from meet_core.harvest.apply import apply_snapshot
+    from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
     from meet_core.meetings_state import WindowPolicy
     from meet_core.provisioning import retry_pending
     from meet_core.settings import Settings
-    from meet_pipeline.defs.google.harvest import apply_snapshot
-    from meet_pipeline.defs.google.snapshot import MeetingTarget, fetch_snapshot
-    from meet_pipeline.partitions import day_of
     from meet_sandbox.emulator import SandboxClient
 
     settings = Settings.from_env(env)

@@ -105,9 +105,9 @@ def harness_for(url: str, emulator: Emulator, folder: Path, instance: Any, s3: A
 
 
 def lifecycle(h: Any, log: RequestLog, max_minutes: int) -> dict[str, Any]:
+    from meet_core.days import day_of
     from meet_core.db.models import ManifestState
     from meet_pipeline.defs.compliance.assets import compliance_ledger
-    from meet_pipeline.partitions import day_of
     from tests.pipeline.harness import HARVEST_ASSETS, ORGANIZER
 
     colleague, colleague_name = "colin@example.com", "Colin Colleague"
@@ -243,13 +243,15 @@ def add_active(h: Any, count: int) -> list[str]:
 
 
 def measure_ticks(h: Any, log: RequestLog, ticks: int, label: str) -> dict[str, Any]:
+    from meet_core.harvest.watchlist import watched_meeting_ids
     from meet_core.meetings_state import WindowPolicy  # noqa: F401 - policy comes from resources
-    from meet_pipeline.defs.meetings.watchlist import watched_meeting_ids
+    from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 
     now, window = h.now(), h.resources["policy"].window()
+    interval = timedelta(seconds=SENSOR_INTERVAL_SECONDS)
     started = time.perf_counter()
     with h.sessions() as session:
-        watched = watched_meeting_ids(session, now=now, policy=window)
+        watched = watched_meeting_ids(session, now=now, policy=window, sensor_interval=interval)
     watch_seconds = time.perf_counter() - started
     log.take()
     per_tick, seconds, looked = [], [], []

@@ -12,9 +12,10 @@ calls :func:`retry_pending`. Both are safe to run at the same time, any number o
 * progress (the event id) is stored as soon as the event exists, so a half-done meeting
   (event made, space not yet patched) is finished on the next attempt, never duplicated.
 
-Path (a) of DESIGN.md: ``events.insert`` with a ``createRequest`` -> wait while the
-conference is ``pending`` -> ``spaces.patch`` auto recording and transcription ON ->
-``spaces.get`` to read it back; only then is the meeting ``scheduled``.
+The steps (docs/api.md, "Create and provisioning"; the Google calls in docs/google.md):
+``events.insert`` with a ``createRequest`` -> wait while the conference is ``pending`` ->
+``spaces.patch`` auto recording and transcription ON -> ``spaces.get`` to read it back; only
+then is the meeting ``scheduled``.
 
 No database transaction is ever held across a Google call: each step is a short
 transaction (the audit chain serialises appenders on one row).

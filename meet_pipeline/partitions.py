@@ -1,7 +1,7 @@
 """Daily partitions (UTC): their number grows with time, never with recordings.
 
-A meeting belongs to the day of its scheduled start; its conference records, attendance
-and archived artifacts are processed in that day's partition.
+A meeting belongs to the day of its scheduled start (:func:`meet_core.days.day_of`); its
+conference records, attendance and archived artifacts are processed in that day's partition.
 """
 
 from __future__ import annotations
@@ -15,13 +15,6 @@ FIRST_DAY = "2025-01-01"
 # end_offset=1: today's partition exists already, so a meeting that ended an hour ago is
 # archived today rather than tomorrow.
 DAILY = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC", end_offset=1)
-
-
-def day_of(moment: datetime) -> str:
-    """The partition key (``YYYY-MM-DD``, UTC) of an aware datetime."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def day_bounds(partition_key: str) -> tuple[datetime, datetime]:

@@ -38,14 +38,14 @@ from meet_api.config import ApiConfig
 from meet_api.server import BackgroundServer
 from meet_core.apikeys import create_key
 from meet_core.archive import ensure_bucket
+from meet_core.archive.manifest import STALE_CLAIM
+from meet_core.archive.transfer import key_for
 from meet_core.audit import verify_chain
 from meet_core.db.migrate import upgrade
 from meet_core.db.models import ArchiveManifestEntry, AuditEvent, Meeting
 from meet_core.google.gateway import GoogleGateway
 from meet_core.google.retry import RetryPolicy
 from meet_core.provisioning import event_id_for
-from meet_pipeline.defs.archive.manifest import STALE_CLAIM
-from meet_pipeline.defs.archive.transfer import key_for
 from meet_sandbox.emulator import EmulatorServer, SandboxClient
 from meet_sandbox.s3 import EmbeddedS3
 from tests.hardening.private_postgres import PrivatePostgres

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from meet_core.archive.manifest import STALE_CLAIM
 from meet_core.db.models import ArchiveManifestEntry, AuditEvent
-from meet_pipeline.defs.archive.manifest import STALE_CLAIM
 from meet_sandbox.emulator import EmulatorServer
 from meet_sandbox.s3 import EmbeddedS3
 from tests.hardening.s3_initiated import InitiatedProxy

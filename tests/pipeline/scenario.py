@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from meet_core.archive.transfer import key_for
 from meet_core.db.models import (
     ArchiveManifestEntry,
     AuditEvent,
@@ -32,7 +33,6 @@ from meet_core.db.models import (
     ParticipantSession,
 )
 from meet_core.google.types import parse_time
-from meet_pipeline.defs.archive.transfer import key_for
 from tests.pipeline.harness import ORGANIZER, PipelineHarness, minutes
 
 ANN = ("ann@example.com", "Ann Lee")

@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import select
 
+from meet_core.days import day_of
 from meet_core.db.models import (
     ArchiveManifestEntry,
     ConferenceRecord,
@@ -19,15 +20,16 @@ from meet_core.db.models import (
     Participant,
     ViolationReason,
 )
+from meet_core.harvest.watchlist import FINISHED_POLL_INTERVAL, look_after_gap
 from meet_pipeline.defs.compliance.assets import compliance_ledger
 from meet_pipeline.defs.compliance.resources import ComplianceResource
-from meet_pipeline.defs.meetings.watchlist import FINISHED_POLL_INTERVAL, LOOK_AFTER_GAP
-from meet_pipeline.partitions import day_of
+from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_sandbox.emulator import SandboxClient
 from tests.pipeline.conftest import HarnessFactory
 from tests.pipeline.harness import HARVEST_ASSETS, ORGANIZER, PipelineHarness
 
 CARL = ("carl@partner.org", "Carl Partner")
+LOOK_AFTER_GAP = look_after_gap(timedelta(seconds=SENSOR_INTERVAL_SECONDS))
 # A shorter artifact wait than the harness's keeps the minute-by-minute ticks few.
 WINDOWS = {"MEET_ARTIFACT_WAIT_MINUTES": "15"}
 

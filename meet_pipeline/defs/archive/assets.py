@@ -9,8 +9,8 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from meet_core.archive import ArchiveError
-from meet_pipeline.defs.archive.manifest import RECORDING_KINDS, TRANSCRIPT_KINDS, partition_rows
-from meet_pipeline.defs.archive.transfer import Archiver, TransferResult
+from meet_core.archive.manifest import RECORDING_KINDS, TRANSCRIPT_KINDS, partition_rows
+from meet_core.archive.transfer import Archiver, TransferResult
 from meet_pipeline.defs.google.assets import conference_records
 from meet_pipeline.partitions import DAILY
 from meet_pipeline.policy import GOOGLE_POOL, OWNERS

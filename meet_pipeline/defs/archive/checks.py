@@ -5,9 +5,9 @@ from datetime import timedelta
 import dagster as dg
 from sqlalchemy import func, select
 
+from meet_core.archive.manifest import FILE_GENERATED, RECORDING_KINDS, TRANSCRIPT_KINDS
 from meet_core.db.models import ArchiveManifestEntry, ManifestState
 from meet_pipeline.defs.archive.assets import archived_recordings, archived_transcripts
-from meet_pipeline.defs.archive.manifest import FILE_GENERATED, RECORDING_KINDS, TRANSCRIPT_KINDS
 from meet_pipeline.resources import ClockResource, DatabaseResource
 
 # A file Google generated that is still not archived after this long needs a human.

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import dagster as dg
 
-from meet_pipeline.defs.archive.manifest import ReadyArtifact, archive_run_key, ready_artifacts
+from meet_core.archive.manifest import ReadyArtifact, archive_run_key, ready_artifacts
 from meet_pipeline.policy import ARCHIVE_JOB, SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, PolicyResource
 

@@ -8,8 +8,8 @@ from dagster import AssetExecutionContext
 from sqlalchemy import select
 
 from meet_core.db.models import Meeting, MeetingStatus
-from meet_pipeline.defs.google.harvest import apply_snapshot
-from meet_pipeline.defs.google.snapshot import MeetingTarget, fetch_snapshot
+from meet_core.harvest.apply import apply_snapshot
+from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_pipeline.partitions import DAILY, day_bounds
 from meet_pipeline.policy import GOOGLE_POOL, OWNERS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource

@@ -10,17 +10,17 @@
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from meet_core.db.models import Meeting
 from meet_core.google import GoogleError
+from meet_core.harvest.apply import apply_snapshot, complete_record_names
+from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
+from meet_core.harvest.watchlist import next_batch, resting, watch_list
 from meet_core.provisioning import ProvisionResult, retry_pending
-from meet_pipeline.defs.google.harvest import apply_snapshot, complete_record_names
-from meet_pipeline.defs.google.snapshot import MeetingTarget, fetch_snapshot
-from meet_pipeline.defs.meetings.attendance import update_attendance
-from meet_pipeline.defs.meetings.watchlist import next_batch, resting, watch_list
 from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
@@ -99,7 +99,12 @@ def conference_sensor(
     cursor = read_cursor(context.cursor)
     now = tick_time = clock.now()
     with sessions() as session:
-        watched = watch_list(session, now=now, policy=window)
+        watched = watch_list(
+            session,
+            now=now,
+            policy=window,
+            sensor_interval=timedelta(seconds=SENSOR_INTERVAL_SECONDS),
+        )
     rest = resting(watched, read_looks(cursor.get("resting")), now=now)
     last_seen = cursor.get("after")
     after = last_seen if isinstance(last_seen, str) else None

@@ -1,14 +1,14 @@
 """Which meetings a conference-sensor tick asks Google about.
 
 Only meetings around their window, never history. Every tick: scheduled ones from ``lead``
-before their start until decided, running ones, and finished ones until their rejoin gap
-has passed (and a tick has looked after it) with attendance final. Every
-``FINISHED_POLL_INTERVAL`` only: finished ones still owed a file, that is within
-``artifact_wait`` after their end a conference record without a recording or a transcript
-yet (recording failed, transcript later), or (while conference records exist, 30 days) a
-recording or transcript Google has not generated yet. A finished meeting whose records all
-have their files generated is not asked about again; a later rejoin or file is left to the
-daily ``harvest_day`` sweep. Every query is bounded by an index.
+before their start until decided, running ones, and finished ones until their rejoin gap has
+passed (and a tick has looked after it: the caller says how often it ticks) with attendance
+final. Every ``FINISHED_POLL_INTERVAL`` only: finished ones still owed a file, that is
+within ``artifact_wait`` after their end a conference record without a recording or a
+transcript yet (recording failed, transcript later), or (while conference records exist, 30
+days) a recording or transcript Google has not generated yet. A finished meeting whose
+records all have their files generated is not asked about again; a later rejoin or file is
+left to the daily ``harvest_day`` sweep. Every query is bounded by an index.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from meet_core.db.models import ArchiveManifestEntry, ConferenceRecord, Meeting, MeetingStatus
 from meet_core.meetings_state import WindowPolicy
-from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 
 # Google deletes conference records 30 days after the conference.
 CONFERENCE_RECORD_LIFETIME = timedelta(days=30)
@@ -31,8 +30,14 @@ LONGEST_MEETING = timedelta(days=1)
 WAITING_GOOGLE_STATES = ("STATE_UNSPECIFIED", "STARTED", "ENDED")
 # A finished meeting only waiting for Google's files is asked about this often, not every tick.
 FINISHED_POLL_INTERVAL = timedelta(minutes=5)
-# Kept every tick this long past the rejoin gap, so a tick looks after the gap has passed.
-LOOK_AFTER_GAP = timedelta(seconds=2 * SENSOR_INTERVAL_SECONDS)
+# Kept every tick this many sensor intervals past the rejoin gap, so a tick looks after
+# the gap has passed.
+LOOK_AFTER_GAP_TICKS = 2
+
+
+def look_after_gap(sensor_interval: timedelta) -> timedelta:
+    """How long past the rejoin gap a finished meeting is still looked at every tick."""
+    return LOOK_AFTER_GAP_TICKS * sensor_interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,10 @@ class WatchList:
         return self.every_tick | self.backed_off
 
 
-def watch_list(session: Session, *, now: datetime, policy: WindowPolicy) -> WatchList:
+def watch_list(
+    session: Session, *, now: datetime, policy: WindowPolicy, sensor_interval: timedelta
+) -> WatchList:
+    """The meetings to ask Google about; ``sensor_interval`` is how often the caller ticks."""
     record = ConferenceRecord
     running = select(Meeting.id).where(Meeting.status == MeetingStatus.IN_PROGRESS)
     starting = select(Meeting.id).where(
@@ -63,7 +71,7 @@ def watch_list(session: Session, *, now: datetime, policy: WindowPolicy) -> Watc
         record.meeting_id == Meeting.id,
         or_(
             record.end_time.is_(None),
-            record.end_time > now - policy.rejoin_gap - LOOK_AFTER_GAP,
+            record.end_time > now - policy.rejoin_gap - look_after_gap(sensor_interval),
             record.synced_at < record.end_time,
         ),
     )
@@ -93,8 +101,10 @@ def watch_list(session: Session, *, now: datetime, policy: WindowPolicy) -> Watc
     return WatchList(frozenset(every_tick), frozenset(backed_off - every_tick))
 
 
-def watched_meeting_ids(session: Session, *, now: datetime, policy: WindowPolicy) -> set[str]:
-    return set(watch_list(session, now=now, policy=policy).ids)
+def watched_meeting_ids(
+    session: Session, *, now: datetime, policy: WindowPolicy, sensor_interval: timedelta
+) -> set[str]:
+    return set(watch_list(session, now=now, policy=policy, sensor_interval=sensor_interval).ids)
 
 
 def resting(

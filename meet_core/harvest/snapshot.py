@@ -1,7 +1,7 @@
 """Read what Google knows about one meeting's conferences, without touching the database.
 
 The snapshot is taken first, outside any transaction (Google calls may take seconds and be
-retried); :mod:`meet_pipeline.defs.google.harvest` then applies it in one short one.
+retried); :mod:`meet_core.harvest.apply` then applies it in one short one.
 """
 
 from __future__ import annotations

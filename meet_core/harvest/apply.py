@@ -14,8 +14,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from meet_core.archive.manifest import (
+    register_artifacts,
+    sightings_of_recording,
+    sightings_of_transcript,
+)
 from meet_core.audit import append_event
 from meet_core.compliance.outbox import enqueue_event
+from meet_core.days import day_of
 from meet_core.db.models import (
     ConferenceParticipant,
     ConferenceRecord,
@@ -23,6 +29,7 @@ from meet_core.db.models import (
     MeetingStatus,
     ParticipantSession,
 )
+from meet_core.harvest.snapshot import MeetingSnapshot, ParticipantSnapshot, RecordSnapshot
 from meet_core.meetings_state import (
     ConferenceFacts,
     ConferenceSpan,
@@ -37,13 +44,6 @@ from meet_core.meetings_state import (
     match_invitee,
     next_status,
 )
-from meet_pipeline.defs.archive.manifest import (
-    register_artifacts,
-    sightings_of_recording,
-    sightings_of_transcript,
-)
-from meet_pipeline.defs.google.snapshot import MeetingSnapshot, ParticipantSnapshot, RecordSnapshot
-from meet_pipeline.partitions import day_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,16 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.archive import ArchivedObject, ArchiveWriter, object_key
-from meet_core.archive.multipart import Prefetch
-from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, Meeting
-from meet_core.google import GoogleGateway, TranscriptEntry
-from meet_pipeline.defs.archive.manifest import (
+from meet_core.archive.manifest import (
     ENTRIES_SUFFIX,
     DriveFacts,
     claim,
     mark_archived,
     mark_failed,
 )
+from meet_core.archive.multipart import Prefetch
+from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, Meeting
+from meet_core.google import GoogleGateway, TranscriptEntry
 
 TEXT_TYPE = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
