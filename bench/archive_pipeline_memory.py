@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,35 +25,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import child_env, current_rss_kib, peak_rss_kib, run_json_child
 
 ORGANIZER = "organizer@example.com"
 BUCKET = "bench-archive"
-
-
-def peak_kib() -> int:
-    """The process's own RSS high-water mark (VmHWM) in KiB; ru_maxrss where /proc is absent."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def current_kib() -> int:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return peak_kib()
 
 
 def child(partition: str) -> dict[str, Any]:
@@ -68,7 +41,7 @@ def child(partition: str) -> dict[str, Any]:
     from meet_pipeline.settings import PipelineSettings
 
     resources = build_resources(Settings.from_env(), PipelineSettings.from_env())
-    before = current_kib()
+    before = current_rss_kib()
     started = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
@@ -82,7 +55,7 @@ def child(partition: str) -> dict[str, Any]:
         "bytes": metadata["bytes"].value,
         "seconds": round(seconds, 2),
         "rss_before_archive_kib": before,
-        "rss_peak_kib": peak_kib(),
+        "rss_peak_kib": peak_rss_kib(),
     }
 
 
@@ -212,17 +185,9 @@ def measure(size_mib: int) -> dict[str, Any]:
                     "MEET_RETENTION_DAYS": "1",
                 }
                 partition, _, drive_sha256 = prepare(env, emulator.base_url, size)
-                out = subprocess.run(
-                    [sys.executable, __file__, "child", partition],
-                    env={**os.environ, **env},
-                    capture_output=True,
-                    text=True,
-                    timeout=7200,
-                    cwd=home,
+                report = run_json_child(
+                    [sys.executable, __file__, "child", partition], env=child_env(env), timeout=7200, cwd=home
                 )
-                if out.returncode != 0:
-                    raise RuntimeError(out.stderr[-4000:])
-                report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
                 state, sha256, stored = archived_row(env)
                 assert (state, sha256, stored) == ("archived", drive_sha256, size), (
                     state,

@@ -18,17 +18,13 @@ import argparse
 import hashlib
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import child_env, peak_rss_kib, reset_peak_rss, run_json_child
 
 ORGANIZER = "organizer@example.com"
 
@@ -46,39 +42,13 @@ class Sha256Writer:
         return len(data)
 
 
-def _peak_kib() -> int:
-    """Peak RSS in KiB: the process's own high-water mark (VmHWM) where Linux has it.
-
-    ``ru_maxrss`` alone misleads in a subprocess: exec() folds the parent's RSS at spawn
-    time into it (a pytest parent of 130 MiB shows up as the child's peak)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-
-
-def _reset_peak() -> int:
-    """Start the peak over from the current RSS (Linux: clear_refs 5 resets VmHWM), so that
-    the import-time peak does not hide the download's own; returns the starting point in KiB."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        pass  # not Linux: the growth shown is then a lower bound
-    return _peak_kib()
-
-
 def child_gateway(file_id: str, chunk_size: int) -> dict[str, Any]:
     from meet_core.google import GoogleGateway
     from meet_core.settings import Settings
 
     gateway = GoogleGateway.from_settings(Settings.from_env())
     gateway.get_file(file_id)  # token, connection and client warm before the baseline
-    before = _reset_peak()
+    before = reset_peak_rss()
     sink = Sha256Writer()
     started = time.perf_counter()
     written = gateway.download_file(file_id, sink, chunk_size=chunk_size)
@@ -88,7 +58,7 @@ def child_gateway(file_id: str, chunk_size: int) -> dict[str, Any]:
         "sha256": sink.hash.hexdigest(),
         "seconds": seconds,
         "rss_before_kib": before,
-        "rss_peak_kib": _peak_kib(),
+        "rss_peak_kib": peak_rss_kib(),
         "requests": gateway.calls.total,
     }
 
@@ -115,7 +85,7 @@ def child_urllib(file_id: str, chunk_size: int) -> dict[str, Any]:
         f"{endpoint}/drive/v3/files/{file_id}?alt=media",
         headers={"Authorization": f"Bearer {credentials.token}"},
     )
-    before = _reset_peak()
+    before = reset_peak_rss()
     sink = Sha256Writer()
     started = time.perf_counter()
     with urllib.request.urlopen(request) as response:
@@ -127,22 +97,18 @@ def child_urllib(file_id: str, chunk_size: int) -> dict[str, Any]:
         "sha256": sink.hash.hexdigest(),
         "seconds": seconds,
         "rss_before_kib": before,
-        "rss_peak_kib": _peak_kib(),
+        "rss_peak_kib": peak_rss_kib(),
         "requests": 1,
     }
 
 
 def run_child(mode: str, file_id: str, chunk_size: int, env: dict[str, str]) -> dict[str, Any]:
     """Run one download in a fresh interpreter and return its JSON report."""
-    out = subprocess.run(
+    return run_json_child(
         [sys.executable, __file__, "child", mode, file_id, "--chunk-bytes", str(chunk_size)],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=True,
+        env=child_env(env),
         timeout=3600,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

@@ -23,10 +23,10 @@ from sqlalchemy import select
 from meet_core.db.models import ArchiveManifestEntry, AuditEvent
 from meet_pipeline.defs.archive.manifest import STALE_CLAIM
 from meet_sandbox.emulator import EmulatorServer
+from meet_sandbox.pipeline_harness import PipelineHarness, pipeline_environment
 from meet_sandbox.s3 import EmbeddedS3
-from tests.hardening.s3_initiated import InitiatedProxy
+from meet_sandbox.s3.initiated import InitiatedProxy
 from tests.pipeline.conftest import HarnessFactory
-from tests.pipeline.harness import PipelineHarness, pipeline_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 96 * 2**20

@@ -15,8 +15,8 @@ import pytest
 from meet_core.archive import ensure_bucket
 from meet_core.db.migrate import upgrade
 from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
+from meet_sandbox.pipeline_harness import PipelineHarness, make_harness
 from meet_sandbox.s3 import EmbeddedS3
-from tests.pipeline.harness import PipelineHarness, make_harness
 
 
 @pytest.fixture(scope="session")

@@ -24,8 +24,8 @@ from meet_pipeline.defs.compliance.resources import ComplianceResource
 from meet_pipeline.defs.meetings.watchlist import FINISHED_POLL_INTERVAL, LOOK_AFTER_GAP
 from meet_pipeline.partitions import day_of
 from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.pipeline_harness import HARVEST_ASSETS, ORGANIZER, PipelineHarness
 from tests.pipeline.conftest import HarnessFactory
-from tests.pipeline.harness import HARVEST_ASSETS, ORGANIZER, PipelineHarness
 
 CARL = ("carl@partner.org", "Carl Partner")
 # A shorter artifact wait than the harness's keeps the minute-by-minute ticks few.
