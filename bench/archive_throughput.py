@@ -148,10 +148,10 @@ class MotoServer:
         return int(head["ContentLength"])
 
 
-def aws_s3_cp_stdin(endpoint: str, key: str) -> list[str]:
-    """``aws s3 cp - s3://BUCKET/key``: the AWS CLI's streaming upload of its standard input,
-    with the same long read timeout as the pipeline's client."""
-    return [
+def aws_upload(stdin: Any, endpoint: str, key: str, home: Path) -> subprocess.Popen[bytes]:
+    """``aws s3 cp - s3://BUCKET/key`` under /usr/bin/time: the AWS CLI's streaming upload of
+    ``stdin``, with the same long read timeout as the pipeline's client."""
+    command = [
         aws_cli(),
         "s3",
         "cp",
@@ -163,6 +163,7 @@ def aws_s3_cp_stdin(endpoint: str, key: str) -> list[str]:
         "--cli-read-timeout",
         str(READ_TIMEOUT_S),
     ]
+    return timed_tool(command, stdin=stdin, stderr=subprocess.PIPE, env=aws_env(home))
 
 
 def timed_tool(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
@@ -383,12 +384,7 @@ def run_baseline(env: dict[str, str], folder: Path, size: int, file_id: str) -> 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        aws = timed_tool(
-            aws_s3_cp_stdin(moto.endpoint, key),
-            stdin=curl.stdout,
-            stderr=subprocess.PIPE,
-            env=aws_env(home),
-        )
+        aws = aws_upload(curl.stdout, moto.endpoint, key, home)
         assert curl.stdout is not None
         curl.stdout.close()
         _, aws_err = aws.communicate(timeout=7200)
@@ -470,12 +466,7 @@ def diag_moto_aws(folder: Path, size: int) -> dict[str, Any]:
         key = f"{BASELINE_KEY_PREFIX}/zero-{uuid.uuid4().hex}"
         started = time.perf_counter()
         zeros = subprocess.Popen(["head", "-c", str(size), "/dev/zero"], stdout=subprocess.PIPE)
-        aws = timed_tool(
-            aws_s3_cp_stdin(moto.endpoint, key),
-            stdin=zeros.stdout,
-            stderr=subprocess.PIPE,
-            env=aws_env(home),
-        )
+        aws = aws_upload(zeros.stdout, moto.endpoint, key, home)
         assert zeros.stdout is not None
         zeros.stdout.close()
         _, err = aws.communicate(timeout=7200)
