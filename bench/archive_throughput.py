@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import archive_peak_memory
-import archive_pipeline_memory as apm
 import download_peak_memory
 from common import (
     MiB,
@@ -61,6 +60,8 @@ from common import (
     self_cpu_seconds,
     stop_process,
 )
+
+import meet_sandbox.archive_memory as apm
 
 PART_CONCURRENCY: dict[str, str] = {}  # --part-concurrency / --part-size-mib: BENCH_* for the child
 BUCKET = apm.BUCKET
@@ -188,15 +189,8 @@ def child(partition: str) -> dict[str, Any]:
     import warnings
 
     warnings.filterwarnings("ignore")
-    import dagster as dg
-
-    from meet_core.settings import Settings
-    from meet_pipeline.defs.archive.assets import archived_recordings
-    from meet_pipeline.resources import build_resources
-    from meet_pipeline.settings import PipelineSettings
-
     timings = instrument()
-    resources = build_resources(Settings.from_env(), PipelineSettings.from_env())
+    resources = apm.pipeline_resources()
     what_if = {  # what-if only: the product defaults are kept otherwise
         field: int(os.environ[name])
         for field, name in (("part_concurrency", "BENCH_PART_CONCURRENCY"), ("part_size_mib", "BENCH_PART_SIZE_MIB"))
@@ -206,12 +200,7 @@ def child(partition: str) -> dict[str, Any]:
         s3 = resources["s3"]
         resources["s3"] = type(s3)(**{**s3.model_dump(), **what_if})
     before, cpu0 = current_rss_kib(), self_cpu_seconds()
-    started = time.perf_counter()
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize([archived_recordings], partition_key=partition, resources=resources, instance=instance)
-    wall = time.perf_counter() - started
-    [materialization] = result.asset_materializations_for_node("archived_recordings")
-    metadata = materialization.metadata
+    metadata, wall = apm.materialize_archive(partition, resources)
     return {
         "archived": metadata["archived"].value,
         "bytes": metadata["bytes"].value,

@@ -8,10 +8,7 @@ the memory tests read them the same way.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,7 +20,8 @@ for _folder in (ROOT, BENCH):
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
-from meet_sandbox.children import free_port  # noqa: E402
+from meet_sandbox import children  # noqa: E402
+from meet_sandbox.children import free_port, last_json, stop_process  # noqa: E402
 from meet_sandbox.memory import (  # noqa: E402
     MiB,
     current_rss_kib,
@@ -65,12 +63,6 @@ def child_env(*extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def last_json(stdout: str) -> dict[str, Any]:
-    """A child's report: the JSON object on the last line of its standard output."""
-    report: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    return report
-
-
 def run_json_child(
     command: Sequence[str],
     *,
@@ -78,29 +70,8 @@ def run_json_child(
     timeout: float | None = None,
     cwd: Path | str = ROOT,
 ) -> dict[str, Any]:
-    """Run a child to its end and return its JSON report; a failed child raises with the
-    tail of its standard error."""
-    out = subprocess.run(
-        list(command),
-        env=dict(env) if env is not None else child_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        check=False,
+    """:func:`meet_sandbox.children.run_json_child`, by default with :func:`child_env` in
+    the repository root."""
+    return children.run_json_child(
+        command, env=child_env() if env is None else env, timeout=timeout, cwd=cwd
     )
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, command[:3]))} … failed ({out.returncode}):\n{out.stderr[-4000:]}")
-    return last_json(out.stdout)
-
-
-def stop_process(
-    process: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 30, kill_timeout: float = 10
-) -> None:
-    """Signal a child and wait for it; kill it if it has not ended after ``timeout`` seconds."""
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=kill_timeout)
