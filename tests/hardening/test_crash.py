@@ -65,20 +65,20 @@ def wait_for_parts(h: PipelineHarness, child: subprocess.Popen[Any], log: Path) 
 def test_sigkill_in_the_middle_of_a_large_transfer_then_the_next_run_completes_it(
     harness_factory: HarnessFactory,
     fresh_database_url: str,
-    pipeline_emulator: EmulatorServer,
-    pipeline_key_file: Path,
-    pipeline_s3: EmbeddedS3,
-    archive_bucket: str,
+    keyed_emulator: EmulatorServer,
+    key_file: Path,
+    s3_server: EmbeddedS3,
+    bucket: str,
     tmp_path: Path,
 ) -> None:
     # UploadPart slowed (for the first run) so that the kill lands with some parts
     # uploaded and most not.
-    s3 = InitiatedProxy(pipeline_s3.endpoint_url, rate=1.0, kinds=["slow"],
+    s3 = InitiatedProxy(s3_server.endpoint_url, rate=1.0, kinds=["slow"],
                         operations={"UploadPart"}, delay_seconds=0.3).start()
     try:
         run_crash_and_recovery(
             harness_factory(s3_endpoint=s3.endpoint_url), s3, fresh_database_url,
-            pipeline_emulator, pipeline_key_file, archive_bucket, tmp_path,
+            keyed_emulator, key_file, bucket, tmp_path,
         )
     finally:
         s3.stop()
