@@ -36,7 +36,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,13 +47,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import pg_seed  # noqa: E402 - bench helper
+import pg_seed
+from common import ROOT, child_env, free_port, last_json, process_cpu_seconds, stop_process
 
 ORGANIZER = "organizer@example.com"
 FIRST_DAY = datetime(2025, 12, 1, tzinfo=UTC)
@@ -63,12 +57,6 @@ ROUTES = ("detail", "list_day", "list_status")
 
 
 # -- servers ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def baseline_app(url: str) -> Any:
@@ -141,7 +129,7 @@ class Server:
         self.log = log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, __file__, "serve", kind, str(self.port)],
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            env=child_env(env),
             stdout=self.log,
             stderr=self.log,
             cwd=ROOT,
@@ -150,17 +138,10 @@ class Server:
         wait_for(f"{self.base_url}/{'health/live' if kind == 'api' else 'meetings/none'}", self.process)
 
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, signal.SIGTERM)
         self.log.close()
 
 
@@ -261,7 +242,7 @@ def load_run(
         check=True,
         timeout=args.warmup + args.duration + 120,
     )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result = last_json(out.stdout)
     cpu = server.cpu_seconds() - cpu0
     total = result["requests"] * (args.warmup + args.duration) / args.duration
     result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(total, 1), 2)
@@ -362,12 +343,7 @@ class Emulator:
         wait_for(self.base_url + "/_emulator/clock", self.process)
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, signal.SIGINT)
         self.log.close()
 
 

@@ -15,27 +15,15 @@ import argparse
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT, MiB, child_env, generated, last_json, peak_rss_mib, stop_process
 
-MiB = 2**20
 BUCKET = "bench-archive"
-
-
-def generated(size: int, block: bytes) -> Iterator[bytes]:
-    """Distinct 1 MiB chunks (a counter stamped on one random block), never all in memory."""
-    for index in range(size // MiB):
-        yield index.to_bytes(8, "big") + block[8:]
-    if size % MiB:
-        yield block[: size % MiB]
 
 
 class GeneratedFile:
@@ -54,15 +42,6 @@ class GeneratedFile:
             size = len(self._pending)
         data, self._pending = self._pending[:size], self._pending[size:]
         return data
-
-
-def peak_rss_mib() -> float:
-    """VmHWM: the peak RSS of this address space (ru_maxrss would include the parent's)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM: Linux only")
 
 
 def child(mode: str, endpoint: str, size: int, part_size: int, concurrency: int) -> None:
@@ -122,7 +101,7 @@ def child(mode: str, endpoint: str, size: int, part_size: int, concurrency: int)
 
 
 def run(mode: str, args: argparse.Namespace) -> dict[str, object]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     server = subprocess.Popen(
         [sys.executable, "-m", "meet_sandbox.s3", "--bucket", BUCKET],
         cwd=ROOT,
@@ -154,10 +133,9 @@ def run(mode: str, args: argparse.Namespace) -> dict[str, object]:
             text=True,
             check=True,
         )
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return last_json(out.stdout)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=120)
+        stop_process(server, timeout=120)
 
 
 def main() -> None:

@@ -39,9 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -50,17 +48,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+import archive_peak_memory
+import download_peak_memory
+from common import (
+    MiB,
+    child_env,
+    current_rss_kib,
+    peak_rss_kib,
+    process_status,
+    run_json_child,
+    self_cpu_seconds,
+    stop_process,
+)
 
-import archive_peak_memory  # noqa: E402 - bench helpers
-import archive_pipeline_memory as apm  # noqa: E402
-import download_peak_memory  # noqa: E402
+import meet_sandbox.archive_memory as apm
 
-MiB = 2**20
 PART_CONCURRENCY: dict[str, str] = {}  # --part-concurrency / --part-size-mib: BENCH_* for the child
 BUCKET = apm.BUCKET
 ORGANIZER = apm.ORGANIZER
@@ -124,24 +126,6 @@ def bearer_token(env: dict[str, str]) -> str:
     return str(credentials.token)
 
 
-def proc_status(pid: int) -> dict[str, int]:
-    """VmHWM/VmRSS (KiB) and CPU seconds x100 of a live process."""
-    out: dict[str, int] = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(("VmHWM:", "VmRSS:")):
-                out[line.split(":")[0]] = int(line.split()[1])
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    out["cpu_cs"] = int(fields[11]) + int(fields[12])  # utime + stime, clock ticks (100/s)
-    return out
-
-
-def self_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 class MotoServer:
     """A fresh moto server process with the locked bucket; its memory and CPU are reported."""
 
@@ -149,25 +133,38 @@ class MotoServer:
         self.process, self.endpoint = apm.start_s3(home)
 
     def stats(self) -> dict[str, float]:
-        status = proc_status(self.process.pid)
+        status = process_status(self.process.pid)
         return {
             "moto_peak_rss_mib": round(status["VmHWM"] / 1024, 1),
             "moto_cpu_s": status["cpu_cs"] / 100,
         }
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        stop_process(self.process, timeout=120, kill_timeout=30)
 
     def object_size(self, key: str) -> int:
         from meet_core.archive import s3_client
 
         head = s3_client(self.endpoint).head_object(Bucket=BUCKET, Key=key)
         return int(head["ContentLength"])
+
+
+def aws_upload(stdin: Any, endpoint: str, key: str, home: Path) -> subprocess.Popen[bytes]:
+    """``aws s3 cp - s3://BUCKET/key`` under /usr/bin/time: the AWS CLI's streaming upload of
+    ``stdin``, with the same long read timeout as the pipeline's client."""
+    command = [
+        aws_cli(),
+        "s3",
+        "cp",
+        "-",
+        f"s3://{BUCKET}/{key}",
+        "--endpoint-url",
+        endpoint,
+        "--only-show-errors",
+        "--cli-read-timeout",
+        str(READ_TIMEOUT_S),
+    ]
+    return timed_tool(command, stdin=stdin, stderr=subprocess.PIPE, env=aws_env(home))
 
 
 def timed_tool(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
@@ -192,15 +189,8 @@ def child(partition: str) -> dict[str, Any]:
     import warnings
 
     warnings.filterwarnings("ignore")
-    import dagster as dg
-
-    from meet_core.settings import Settings
-    from meet_pipeline.defs.archive.assets import archived_recordings
-    from meet_pipeline.resources import build_resources
-    from meet_pipeline.settings import PipelineSettings
-
     timings = instrument()
-    resources = build_resources(Settings.from_env(), PipelineSettings.from_env())
+    resources = apm.pipeline_resources()
     what_if = {  # what-if only: the product defaults are kept otherwise
         field: int(os.environ[name])
         for field, name in (("part_concurrency", "BENCH_PART_CONCURRENCY"), ("part_size_mib", "BENCH_PART_SIZE_MIB"))
@@ -209,22 +199,17 @@ def child(partition: str) -> dict[str, Any]:
     if what_if:
         s3 = resources["s3"]
         resources["s3"] = type(s3)(**{**s3.model_dump(), **what_if})
-    before, cpu0 = apm.current_kib(), self_cpu()
-    started = time.perf_counter()
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize([archived_recordings], partition_key=partition, resources=resources, instance=instance)
-    wall = time.perf_counter() - started
-    [materialization] = result.asset_materializations_for_node("archived_recordings")
-    metadata = materialization.metadata
+    before, cpu0 = current_rss_kib(), self_cpu_seconds()
+    metadata, wall = apm.materialize_archive(partition, resources)
     return {
         "archived": metadata["archived"].value,
         "bytes": metadata["bytes"].value,
         "google_calls": metadata["google_calls"].value,
         "asset_seconds": metadata["duration_seconds"].value,
         "materialize_seconds": round(wall, 2),
-        "cpu_s": round(self_cpu() - cpu0, 2),
+        "cpu_s": round(self_cpu_seconds() - cpu0, 2),
         "rss_before_kib": before,
-        "rss_peak_kib": apm.peak_kib(),
+        "rss_peak_kib": peak_rss_kib(),
         "timings": {k: round(v, 2) for k, v in sorted(timings.items())},
     }
 
@@ -325,19 +310,14 @@ def run_pipeline(base_env: dict[str, str], folder: Path, size: int, emulator_url
         }
         partition, _, drive_sha256 = apm.prepare(env, emulator_url, size)
         file_id = source_file(env)
-        cpu0 = self_cpu()
-        out = subprocess.run(
+        cpu0 = self_cpu_seconds()
+        report = run_json_child(
             [sys.executable, __file__, "child", partition],
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT), **PART_CONCURRENCY},
-            capture_output=True,
-            text=True,
+            env=child_env(env, PART_CONCURRENCY),
             timeout=7200,
             cwd=home,
         )
-        emulator_cpu = self_cpu() - cpu0
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr[-4000:])
-        report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        emulator_cpu = self_cpu_seconds() - cpu0
         state, sha256, stored = apm.archived_row(env)
         assert (state, sha256, stored) == ("archived", drive_sha256, size), (state, sha256, stored)
         report.update(moto.stats())
@@ -379,7 +359,7 @@ def run_baseline(env: dict[str, str], folder: Path, size: int, file_id: str) -> 
     try:
         token = bearer_token(env)
         key = f"{BASELINE_KEY_PREFIX}/{uuid.uuid4().hex}.mp4"
-        cpu0 = self_cpu()
+        cpu0 = self_cpu_seconds()
         started = time.perf_counter()
         curl = timed_tool(
             [
@@ -393,29 +373,13 @@ def run_baseline(env: dict[str, str], folder: Path, size: int, file_id: str) -> 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        aws = timed_tool(
-            [
-                aws_cli(),
-                "s3",
-                "cp",
-                "-",
-                f"s3://{BUCKET}/{key}",
-                "--endpoint-url",
-                moto.endpoint,
-                "--only-show-errors",
-                "--cli-read-timeout",
-                str(READ_TIMEOUT_S),
-            ],
-            stdin=curl.stdout,
-            stderr=subprocess.PIPE,
-            env=aws_env(home),
-        )
+        aws = aws_upload(curl.stdout, moto.endpoint, key, home)
         assert curl.stdout is not None
         curl.stdout.close()
         _, aws_err = aws.communicate(timeout=7200)
         _, curl_err = curl.communicate(timeout=60)
         seconds = time.perf_counter() - started
-        emulator_cpu = self_cpu() - cpu0
+        emulator_cpu = self_cpu_seconds() - cpu0
         if aws.returncode or curl.returncode:
             raise RuntimeError(f"baseline failed: curl {curl_err[-2000:]!r} aws {aws_err[-2000:]!r}")
         stored = moto.object_size(key)
@@ -440,7 +404,7 @@ def run_baseline(env: dict[str, str], folder: Path, size: int, file_id: str) -> 
 
 def diag_emulator(env: dict[str, str], size: int, file_id: str) -> dict[str, Any]:
     token = bearer_token(env)
-    cpu0 = self_cpu()
+    cpu0 = self_cpu_seconds()
     started = time.perf_counter()
     out = subprocess.run(
         [
@@ -466,7 +430,7 @@ def diag_emulator(env: dict[str, str], size: int, file_id: str) -> dict[str, Any
         "mode": "emulator raw (curl > /dev/null)",
         "seconds": round(seconds, 2),
         "mib_s": round(size / MiB / seconds, 1),
-        "emulator_cpu_s": round(self_cpu() - cpu0, 2),
+        "emulator_cpu_s": round(self_cpu_seconds() - cpu0, 2),
     }
 
 
@@ -491,23 +455,7 @@ def diag_moto_aws(folder: Path, size: int) -> dict[str, Any]:
         key = f"{BASELINE_KEY_PREFIX}/zero-{uuid.uuid4().hex}"
         started = time.perf_counter()
         zeros = subprocess.Popen(["head", "-c", str(size), "/dev/zero"], stdout=subprocess.PIPE)
-        aws = timed_tool(
-            [
-                aws_cli(),
-                "s3",
-                "cp",
-                "-",
-                f"s3://{BUCKET}/{key}",
-                "--endpoint-url",
-                moto.endpoint,
-                "--only-show-errors",
-                "--cli-read-timeout",
-                str(READ_TIMEOUT_S),
-            ],
-            stdin=zeros.stdout,
-            stderr=subprocess.PIPE,
-            env=aws_env(home),
-        )
+        aws = aws_upload(zeros.stdout, moto.endpoint, key, home)
         assert zeros.stdout is not None
         zeros.stdout.close()
         _, err = aws.communicate(timeout=7200)

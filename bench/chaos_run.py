@@ -1,7 +1,7 @@
 """The chaos run at full size: 100 meetings through the API and the pipeline with 20 % Google
 faults (every kind the emulator has, on Calendar, Meet, Drive and the token endpoint), 10 %
 S3 faults, a Google outage during some creates and one PostgreSQL restart in the middle of
-an archive transfer; then every invariant of tests/hardening/chaos.py is checked.
+an archive transfer; then every invariant of meet_sandbox/chaos.py is checked.
 
     .venv/bin/python bench/chaos_run.py [--meetings 100] [--seed 8] [--google-rate 0.2] [--s3-rate 0.1]
 
@@ -23,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import common  # noqa: F401 - the repository root on sys.path
+
 # Loopback only: boto3 would otherwise ask the EC2 metadata service for credentials.
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("dagster").setLevel(logging.WARNING)
 
-    from tests.hardening.chaos import ChaosConfig, ChaosWorld, run_chaos, verify
+    from meet_sandbox.chaos import ChaosConfig, run_and_verify
 
     config = ChaosConfig(
         meetings=args.meetings, google_rate=args.google_rate, s3_rate=args.s3_rate,
@@ -50,12 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="meet-chaos-") as folder:
-        world = ChaosWorld(Path(folder), config)
-        try:
-            report = run_chaos(world)
-            violations = verify(world, report)
-        finally:
-            world.close()
+        _, report, violations = run_and_verify(Path(folder), config)
     summary = report.summary()
     summary["total_seconds"] = round(time.monotonic() - started, 1)
     for line in violations:

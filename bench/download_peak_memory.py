@@ -8,162 +8,29 @@ Starts the Google emulator in this process, plays a meeting whose recording is
 verified chunks) into a SHA-256 writer, once with plain ``urllib`` streaming the same
 ``alt=media`` URL into SHA-256 (the baseline). Prints one line per run and a JSON summary.
 
-``child gateway|urllib`` is the subprocess side (also used by tests/google); it reads
-MEET_GOOGLE_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS and MEET_GOOGLE_SUBJECT.
+The subprocess side is ``python -m meet_sandbox.download_memory gateway|urllib`` (also used
+by tests/google).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import resource
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import common  # noqa: F401 - the repository root on sys.path
 
-ORGANIZER = "organizer@example.com"
-
-
-class Sha256Writer:
-    """A sink that keeps only a running hash (what the S3 archive writer does, minus S3)."""
-
-    def __init__(self) -> None:
-        self.hash = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.hash.update(data)
-        self.size += len(data)
-        return len(data)
-
-
-def _peak_kib() -> int:
-    """Peak RSS in KiB: the process's own high-water mark (VmHWM) where Linux has it.
-
-    ``ru_maxrss`` alone misleads in a subprocess: exec() folds the parent's RSS at spawn
-    time into it (a pytest parent of 130 MiB shows up as the child's peak)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-
-
-def _reset_peak() -> int:
-    """Start the peak over from the current RSS (Linux: clear_refs 5 resets VmHWM), so that
-    the import-time peak does not hide the download's own; returns the starting point in KiB."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-    except OSError:
-        pass  # not Linux: the growth shown is then a lower bound
-    return _peak_kib()
-
-
-def child_gateway(file_id: str, chunk_size: int) -> dict[str, Any]:
-    from meet_core.google import GoogleGateway
-    from meet_core.settings import Settings
-
-    gateway = GoogleGateway.from_settings(Settings.from_env())
-    gateway.get_file(file_id)  # token, connection and client warm before the baseline
-    before = _reset_peak()
-    sink = Sha256Writer()
-    started = time.perf_counter()
-    written = gateway.download_file(file_id, sink, chunk_size=chunk_size)
-    seconds = time.perf_counter() - started
-    return {
-        "bytes": written,
-        "sha256": sink.hash.hexdigest(),
-        "seconds": seconds,
-        "rss_before_kib": before,
-        "rss_peak_kib": _peak_kib(),
-        "requests": gateway.calls.total,
-    }
-
-
-def child_urllib(file_id: str, chunk_size: int) -> dict[str, Any]:
-    import urllib.request
-
-    import google_auth_httplib2
-    import httplib2
-    from google.oauth2 import service_account
-
-    from meet_core.google import SCOPES
-
-    endpoint = os.environ["MEET_GOOGLE_ENDPOINT"]
-    credentials = (
-        service_account.Credentials.from_service_account_file(
-            os.environ["GOOGLE_APPLICATION_CREDENTIALS"], scopes=list(SCOPES)
-        )
-        .with_token_uri(endpoint + "/token")
-        .with_subject(os.environ.get("MEET_GOOGLE_SUBJECT", ORGANIZER))
-    )
-    credentials.refresh(google_auth_httplib2.Request(httplib2.Http()))
-    request = urllib.request.Request(
-        f"{endpoint}/drive/v3/files/{file_id}?alt=media",
-        headers={"Authorization": f"Bearer {credentials.token}"},
-    )
-    before = _reset_peak()
-    sink = Sha256Writer()
-    started = time.perf_counter()
-    with urllib.request.urlopen(request) as response:
-        while block := response.read(chunk_size):
-            sink.write(block)
-    seconds = time.perf_counter() - started
-    return {
-        "bytes": sink.size,
-        "sha256": sink.hash.hexdigest(),
-        "seconds": seconds,
-        "rss_before_kib": before,
-        "rss_peak_kib": _peak_kib(),
-        "requests": 1,
-    }
-
-
-def run_child(mode: str, file_id: str, chunk_size: int, env: dict[str, str]) -> dict[str, Any]:
-    """Run one download in a fresh interpreter and return its JSON report."""
-    out = subprocess.run(
-        [sys.executable, __file__, "child", mode, file_id, "--chunk-bytes", str(chunk_size)],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=3600,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+from meet_sandbox.download_memory import ORGANIZER, run_child
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="command")
-    child = sub.add_parser("child")
-    child.add_argument("mode", choices=["gateway", "urllib"])
-    child.add_argument("file_id")
-    child.add_argument("--chunk-bytes", type=int, default=8 * 2**20)
     parser.add_argument("--size-mib", type=int, default=2048)
     parser.add_argument("--chunk-mib", type=int, default=8)
     args = parser.parse_args()
-    if args.command == "child":
-        report = (child_gateway if args.mode == "gateway" else child_urllib)(
-            args.file_id, args.chunk_bytes
-        )
-        print(json.dumps(report))
-        return
-
     from meet_core.google import GoogleGateway
     from meet_core.settings import Settings
     from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account

@@ -6,7 +6,7 @@
 Google is the project's emulator (its own process, real HTTP); every Google request is
 counted from the emulator's request log (``/_emulator/requests``, token and control calls
 left out) by discovery method id, so the figures include retries and pagination. The
-pipeline is driven in process with tests/pipeline/harness.py (sensors ticked with
+pipeline is driven in process with meet_sandbox/pipeline_harness.py (sensors ticked with
 ``build_sensor_context``, runs materialized), on a throw-away PostgreSQL database.
 
 **Life of one meeting** (production windows: lead 15 min, rejoin gap 10 min, not-held grace
@@ -33,7 +33,6 @@ import argparse
 import json
 import logging
 import statistics
-import sys
 import tempfile
 import time
 import urllib.request
@@ -44,14 +43,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import pg_seed  # noqa: E402 - bench helpers
-from api_load import Emulator  # noqa: E402
+import common  # noqa: F401 - the repository root on sys.path
+import pg_seed
+from api_load import Emulator
 
 BUCKET = "quota-bench"
 PRODUCTION_WINDOWS = {
@@ -81,7 +75,7 @@ class RequestLog:
 def harness_for(url: str, emulator: Emulator, folder: Path, instance: Any, s3: Any) -> Any:
     from meet_core.archive.client import ensure_bucket
     from meet_sandbox.emulator import SandboxClient
-    from tests.pipeline.harness import make_harness
+    from meet_sandbox.pipeline_harness import make_harness
 
     client = s3.client()
     ensure_bucket(client, BUCKET)
@@ -108,7 +102,7 @@ def lifecycle(h: Any, log: RequestLog, max_minutes: int) -> dict[str, Any]:
     from meet_core.days import day_of
     from meet_core.db.models import ManifestState
     from meet_pipeline.defs.compliance.assets import compliance_ledger
-    from tests.pipeline.harness import HARVEST_ASSETS, ORGANIZER
+    from meet_sandbox.pipeline_harness import HARVEST_ASSETS, ORGANIZER
 
     colleague, colleague_name = "colin@example.com", "Colin Colleague"
     phases: dict[str, Counter[str]] = {}
@@ -193,7 +187,7 @@ def add_active(h: Any, count: int) -> list[str]:
     from sqlalchemy import insert, select
 
     from meet_core.db.models import ApiClient, Meeting, MeetingStatus, Participant
-    from tests.pipeline.harness import ORGANIZER
+    from meet_sandbox.pipeline_harness import ORGANIZER
 
     now = h.now()
     with h.sessions.begin() as session:

@@ -24,17 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import peak_rss_mib, run_json_child
 
 DAY = "2025-06-02"
 NOW = "2025-06-05T12:00:00+00:00"
@@ -101,17 +96,13 @@ WHERE m.start_time >= TIMESTAMPTZ '2025-06-02 00:00+00' AND m.start_time < TIMES
 """
 
 
-def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child_baseline(url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
     from meet_core.db import make_engine
 
     engine = make_engine(url)
-    before = peak_mib()
+    before = peak_rss_mib()
     started = time.perf_counter()
     with engine.connect() as conn:
         rows = conn.execute(text(BASELINE)).all()
@@ -120,8 +111,8 @@ def child_baseline(url: str) -> dict[str, Any]:
     return {
         "rows": len(rows),
         "seconds": round(seconds, 2),
-        "peak_mib": round(peak_mib(), 1),
-        "peak_above_start_mib": round(peak_mib() - before, 1),
+        "peak_mib": round(peak_rss_mib(), 1),
+        "peak_above_start_mib": round(peak_rss_mib() - before, 1),
     }
 
 
@@ -149,7 +140,7 @@ def child_ledger(url: str) -> dict[str, Any]:
         "clock": FixedClock(at_iso=NOW),
         "compliance": ComplianceResource(inspect_objects=False),
     }
-    before = peak_mib()
+    before = peak_rss_mib()
     started = time.perf_counter()
     result = dg.materialize([compliance_ledger], partition_key=DAY, resources=resources)
     seconds = time.perf_counter() - started
@@ -160,23 +151,13 @@ def child_ledger(url: str) -> dict[str, Any]:
         "violation": metadata["violation"].value,
         "compliant": metadata["compliant"].value,
         "seconds": round(seconds, 2),
-        "peak_mib": round(peak_mib(), 1),
-        "peak_above_start_mib": round(peak_mib() - before, 1),
+        "peak_mib": round(peak_rss_mib(), 1),
+        "peak_above_start_mib": round(peak_rss_mib() - before, 1),
     }
 
 
 def run_child(kind: str, url: str) -> dict[str, Any]:
-    answer = subprocess.run(
-        [sys.executable, __file__, "child", kind, url],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    if answer.returncode != 0:
-        raise SystemExit(f"{kind} failed:\n{answer.stderr[-4000:]}")
-    result = json.loads(answer.stdout.strip().splitlines()[-1])
+    result = run_json_child([sys.executable, __file__, "child", kind, url])
     print(f"{kind:>13}: {result}", flush=True)
     return result
 

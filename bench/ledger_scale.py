@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import subprocess
 import sys
 import tempfile
@@ -42,24 +41,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
-for folder in (ROOT, BENCH):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-import ledger_100k  # noqa: E402 - bench helpers
-import pg_seed  # noqa: E402
+import ledger_100k
+import pg_seed
+from common import ROOT, child_env, last_json, peak_rss_mib
 
 FIRST_DAY = ledger_100k.DAY  # 2025-06-02: the day ledger_100k's baseline and clock expect
-
-
-def vmhwm_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def child(kind: str, url: str) -> dict[str, Any]:
@@ -68,7 +54,7 @@ def child(kind: str, url: str) -> dict[str, Any]:
     warnings.filterwarnings("ignore")
     logging.disable(logging.INFO)
     result = ledger_100k.child_baseline(url) if kind == "baseline" else ledger_100k.child_ledger(url)
-    result["vmhwm_mib"] = round(vmhwm_mib(), 1)
+    result["vmhwm_mib"] = round(peak_rss_mib(), 1)
     return result
 
 
@@ -83,7 +69,7 @@ def run_child(kind: str, url: str, *, probe_audit: bool = False) -> dict[str, An
             stderr=err,
             text=True,
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=child_env(),
         )
         waits = probe(url, process) if probe_audit else []
         code = process.wait(timeout=3600)
@@ -92,7 +78,7 @@ def run_child(kind: str, url: str, *, probe_audit: bool = False) -> dict[str, An
         stdout, stderr = out.read(), err.read()
     if code != 0:
         raise SystemExit(f"{kind} failed:\n{stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    result = last_json(stdout)
     result["process_seconds"] = round(time.perf_counter() - started, 1)
     if probe_audit:
         ordered = sorted(waits)

@@ -4,14 +4,16 @@ loopback port once it answers over HTTP."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -74,3 +76,38 @@ class ChildProcesses:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.stop()
+
+
+def run_json_child(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    cwd: Path | str | None = None,
+) -> dict[str, Any]:
+    """Run a child to its end and return its report: the JSON object on the last line of its
+    standard output. A failed child raises with the tail of its standard error."""
+    done = subprocess.run(  # noqa: S603 - our own programs
+        list(command), env=None if env is None else dict(env), cwd=cwd, timeout=timeout,
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command[:4]))} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return last_json(done.stdout)
+
+
+def last_json(stdout: str) -> dict[str, Any]:
+    """A child's report: the JSON object on the last line of its standard output."""
+    report: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return report
+
+
+def stop_process(process: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 30,
+                 kill_timeout: float = 10) -> None:
+    """Signal one child and wait for it; kill it if it has not ended after ``timeout`` seconds."""
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=kill_timeout)

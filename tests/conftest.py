@@ -17,6 +17,9 @@ from meet_core.settings import Settings, reset_settings
 from meet_sandbox.emulator import EmulatorServer, SandboxClient
 from tests.databases import ENGINES, temporary_database
 
+# Fixtures shared by every folder (S3, fresh databases, the keyed Google emulator).
+pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.google", "tests.fixtures.s3"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:

@@ -59,13 +59,6 @@ def api_settings(
 
 
 @pytest.fixture(scope="session")
-def api_s3() -> Iterator[EmbeddedS3]:
-    """An S3 server for the recordings route (moto over HTTP on loopback)."""
-    with EmbeddedS3() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
 def api_gateway(
     google_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> GoogleGateway:
@@ -80,11 +73,11 @@ def api(
     google_env: dict[str, str],
     api_gateway: GoogleGateway,
     sessions: sessionmaker[Session],
-    api_s3: EmbeddedS3,
+    s3_server: EmbeddedS3,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
     settings = api_settings(
-        google_env, database_url, tmp_path_factory.mktemp("api"), api_s3.endpoint_url
+        google_env, database_url, tmp_path_factory.mktemp("api"), s3_server.endpoint_url
     )
     config = ApiConfig(rate_limit_per_minute=1_000_000, provisioning_deadline_seconds=20)
     with BackgroundServer(create_app(settings, gateway=api_gateway, config=config)) as server:

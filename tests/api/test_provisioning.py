@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +17,6 @@ from meet_api.app import create_app
 from meet_api.config import ApiConfig
 from meet_api.server import BackgroundServer
 from meet_core.audit import events_for
-from meet_core.db import make_engine, make_session_factory
-from meet_core.db.migrate import upgrade
 from meet_core.db.models import Meeting
 from meet_core.google.gateway import GoogleGateway
 from meet_core.provisioning import (
@@ -325,31 +323,18 @@ def test_reconciling_patch_during_provisioning_under_faults(
 # ----- retry_pending, on a database of its own (it picks every due meeting) ---------------------
 
 
-@pytest.fixture
-def own_url(empty_database_url: str) -> str:
-    upgrade(empty_database_url)
-    return empty_database_url
-
-
-@pytest.fixture
-def own_database(own_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(own_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
 def test_retry_pending_after_an_outage(
-    own_url: str,
-    own_database: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     google_env: dict[str, str],
     api_gateway: GoogleGateway,
     sandbox: SandboxClient,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     settings = api_settings(
-        google_env, own_url, tmp_path_factory.mktemp("own"), "http://127.0.0.1:9"
+        google_env, fresh_database_url, tmp_path_factory.mktemp("own"), "http://127.0.0.1:9"
     )
-    keys = make_keys(own_database)
+    keys = make_keys(fresh_sessions)
     config = ApiConfig(provisioning_deadline_seconds=20)
     with (
         BackgroundServer(create_app(settings, gateway=api_gateway, config=config)) as server,
@@ -361,14 +346,14 @@ def test_retry_pending_after_an_outage(
         ids = [xoma.post("/api/v1/meetings", json=meeting_body()).json()["id"] for _ in range(3)]
         sandbox.clear_faults()
         before = google_counts(sandbox)
-        assert retry_pending(own_database, api_gateway) == []  # nothing due yet: backoff
+        assert retry_pending(fresh_sessions, api_gateway) == []  # nothing due yet: backoff
         later = datetime.now(UTC) + timedelta(minutes=5)
-        outcomes = retry_pending(own_database, api_gateway, now=later, limit=2)
+        outcomes = retry_pending(fresh_sessions, api_gateway, now=later, limit=2)
         assert len(outcomes) == 2 and {o.result for o in outcomes} == {"scheduled"}
-        rest = retry_pending(own_database, api_gateway, now=later)
+        rest = retry_pending(fresh_sessions, api_gateway, now=later)
         assert [o.result for o in rest] == ["scheduled"]
         assert {o.meeting_id for o in outcomes + rest} == set(ids)
-        assert retry_pending(own_database, api_gateway, now=later) == []
+        assert retry_pending(fresh_sessions, api_gateway, now=later) == []
         after = google_counts(sandbox)
         assert after.inserts - before.inserts == 3 and after.spaces - before.spaces == 3
         for meeting_id in ids:
@@ -377,10 +362,10 @@ def test_retry_pending_after_an_outage(
 
 
 def test_retry_pending_rejects_a_bad_limit(
-    own_database: sessionmaker[Session], api_gateway: GoogleGateway
+    fresh_sessions: sessionmaker[Session], api_gateway: GoogleGateway
 ) -> None:
     with pytest.raises(ValueError, match="limit"):
-        retry_pending(own_database, api_gateway, limit=0)
+        retry_pending(fresh_sessions, api_gateway, limit=0)
 
 
 def test_google_refusing_the_organizer_is_502_and_replayed(

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -208,25 +209,28 @@ def _harvest(
     return content, version
 
 
-def test_participants_with_attendance(
-    api: Api, keys: Keys, xoma: httpx.Client, api_s3: EmbeddedS3
-) -> None:
-    meeting_id = insert_pending(
+def _carol_and_dave_invited(api: Api, keys: Keys) -> str:
+    """A finished meeting of the client that invited carol and dave (``_harvest`` has carol
+    attend, dave not)."""
+    return insert_pending(
         api.sessions,
         keys.client_id,
         status="finished",
-        participants=[
-            Participant(email="carol@example.org"),
-            Participant(email="dave@example.org"),
-        ],
+        participants=[Participant(email="carol@example.org"), Participant(email="dave@example.org")],
     )
+
+
+def test_participants_with_attendance(
+    api: Api, keys: Keys, xoma: httpx.Client, s3_server: EmbeddedS3
+) -> None:
+    meeting_id = _carol_and_dave_invited(api, keys)
     before = xoma.get(f"/api/v1/meetings/{meeting_id}/participants").json()
     assert before["attendance_known"] is False
     assert {p["email"]: p["attended"] for p in before["items"]} == {
         "carol@example.org": None,
         "dave@example.org": None,
     }
-    _harvest(api, meeting_id, api_s3)
+    _harvest(api, meeting_id, s3_server)
     after = xoma.get(f"/api/v1/meetings/{meeting_id}/participants").json()
     people = {p["email"]: p for p in after["items"]}
     assert after["attendance_known"] is True
@@ -241,11 +245,11 @@ def test_participants_with_attendance(
     assert [a["kind"] for a in after["uninvited_attendees"]] == ["anonymous"]
 
 
-def test_recordings_and_presigned_download(api: Api, keys: Keys, api_s3: EmbeddedS3) -> None:
+def test_recordings_and_presigned_download(api: Api, keys: Keys, s3_server: EmbeddedS3) -> None:
     meeting_id = insert_pending(api.sessions, keys.client_id, status="finished")
     with api.client(keys.service) as xoma:
         assert xoma.get(f"/api/v1/meetings/{meeting_id}/recordings").json()["items"] == []
-    content, version = _harvest(api, meeting_id, api_s3)
+    content, version = _harvest(api, meeting_id, s3_server)
     with api.client(keys.service) as xoma:
         [item] = xoma.get(f"/api/v1/meetings/{meeting_id}/recordings").json()["items"]
         assert_problem(
@@ -267,11 +271,42 @@ def test_recordings_and_presigned_download(api: Api, keys: Keys, api_s3: Embedde
     assert downloaded.status_code == 200 and downloaded.content == content
 
 
+def _ledger_row(meeting_id: str, client_id: str, now: datetime, **overrides: Any) -> LedgerEntry:
+    """The ledger's row for a meeting held today, in violation: one recording found and not
+    archived, no transcript (``overrides`` change counts and reasons)."""
+    fields: dict[str, Any] = dict(
+        meeting_id=meeting_id,
+        partition_date=now.date().isoformat(),
+        client_id=client_id,
+        external_id="x",
+        title="t",
+        meeting_status="finished",
+        outcome="held",
+        scheduled_start=now,
+        scheduled_end=now,
+        held=True,
+        invited_count=1,
+        joined_count=1,
+        invited_joined_count=1,
+        recording_required=True,
+        recordings_found=1,
+        recordings_archived=0,
+        transcripts_found=0,
+        transcripts_archived=0,
+        legal_hold=False,
+        compliance_status="violation",
+        violation_reasons="recording_not_archived_in_time",
+        evaluated_at=now,
+    )
+    fields.update(overrides)
+    return LedgerEntry(**fields)
+
+
 def test_detail_reflects_archive_and_ledger(
-    api: Api, keys: Keys, xoma: httpx.Client, api_s3: EmbeddedS3
+    api: Api, keys: Keys, xoma: httpx.Client, s3_server: EmbeddedS3
 ) -> None:
     meeting_id = insert_pending(api.sessions, keys.client_id, status="finished")
-    _harvest(api, meeting_id, api_s3, archived=False)
+    _harvest(api, meeting_id, s3_server, archived=False)
     detail = xoma.get(f"/api/v1/meetings/{meeting_id}").json()
     assert (
         detail["recording"]["recordings"] == 1 and detail["recording"]["recordings_archived"] == 0
@@ -282,32 +317,7 @@ def test_detail_reflects_archive_and_ledger(
     )
     now = datetime.now(UTC)
     with api.sessions.begin() as session:
-        session.add(
-            LedgerEntry(
-                meeting_id=meeting_id,
-                partition_date=now.date().isoformat(),
-                client_id=keys.client_id,
-                external_id="x",
-                title="t",
-                meeting_status="finished",
-                outcome="held",
-                scheduled_start=now,
-                scheduled_end=now,
-                held=True,
-                invited_count=1,
-                joined_count=1,
-                invited_joined_count=1,
-                recording_required=True,
-                recordings_found=1,
-                recordings_archived=0,
-                transcripts_found=0,
-                transcripts_archived=0,
-                legal_hold=False,
-                compliance_status="violation",
-                violation_reasons="recording_not_archived_in_time",
-                evaluated_at=now,
-            )
-        )
+        session.add(_ledger_row(meeting_id, keys.client_id, now))
     compliance = xoma.get(f"/api/v1/meetings/{meeting_id}").json()["compliance"]
     assert compliance["state"] == "violation" and compliance["reasons"] == [
         "recording_not_archived_in_time"
@@ -330,22 +340,17 @@ def _entry(meeting_id: str, name: str, kind: str, state: str) -> ArchiveManifest
 
 
 def test_detail_has_attendance_archive_counts_and_open_violations(
-    api: Api, keys: Keys, xoma: httpx.Client, api_s3: EmbeddedS3
+    api: Api, keys: Keys, xoma: httpx.Client, s3_server: EmbeddedS3
 ) -> None:
     """Every part of the detail that comes from the pipeline's tables, in one answer."""
-    meeting_id = insert_pending(
-        api.sessions,
-        keys.client_id,
-        status="finished",
-        participants=[Participant(email="carol@example.org"), Participant(email="dave@example.org")],
-    )
+    meeting_id = _carol_and_dave_invited(api, keys)
     path = f"/api/v1/meetings/{meeting_id}"
     unseen = xoma.get(path).json()
     assert [(p["email"], p["attended"]) for p in unseen["participants"]] == [
         ("carol@example.org", None),
         ("dave@example.org", None),
     ]
-    _harvest(api, meeting_id, api_s3)  # one archived recording; carol twice, once in capitals
+    _harvest(api, meeting_id, s3_server)  # one archived recording; carol twice, once in capitals
     tag = uuid.uuid4().hex[:8]
     with api.sessions.begin() as session:
         session.add_all(
@@ -376,29 +381,15 @@ def test_detail_has_attendance_archive_counts_and_open_violations(
     now = datetime.now(UTC)
     with api.sessions.begin() as session:
         session.add(
-            LedgerEntry(
-                meeting_id=meeting_id,
-                partition_date=now.date().isoformat(),
-                client_id=keys.client_id,
-                external_id="x",
-                title="t",
-                meeting_status="finished",
-                outcome="held",
-                scheduled_start=now,
-                scheduled_end=now,
-                held=True,
+            _ledger_row(
+                meeting_id,
+                keys.client_id,
+                now,
                 invited_count=2,
-                joined_count=1,
-                invited_joined_count=1,
-                recording_required=True,
-                recordings_found=1,
                 recordings_archived=1,
                 transcripts_found=2,
                 transcripts_archived=1,
-                legal_hold=False,
-                compliance_status="violation",
                 violation_reasons="archive_failed",
-                evaluated_at=now,
             )
         )
         for reason, state in (("archive_failed", "open"), ("recording_missing", "resolved")):

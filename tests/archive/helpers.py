@@ -7,21 +7,16 @@ import random
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from meet_core.archive import ensure_bucket
 from meet_core.archive.client import S3Client
+from tests.fixtures.s3 import new_bucket
+
+__all__ = ["new_bucket"]  # the archive tests' helpers, plus the shared bucket maker
 
 MiB = 2**20
-
-
-def new_bucket(client: S3Client, *, object_lock: bool = True) -> str:
-    name = f"t-{uuid.uuid4().hex[:24]}"
-    ensure_bucket(client, name, object_lock=object_lock)
-    return name
 
 
 def payload(size: int, seed: int = 0) -> bytes:

@@ -1,45 +1,24 @@
 """Run in a child process by test_archive_memory.py: archive a generated stream and print,
 as JSON, the peak RSS before and after.
 
-Peak RSS is read from VmHWM in /proc/self/status: Linux carries ru_maxrss over from the
-parent across fork+exec (a child of a big pytest process would start "peaked"), whereas
-VmHWM belongs to the new address space."""
+Peak RSS is VmHWM (meet_sandbox.memory): it belongs to the new address space, whereas
+Linux carries ru_maxrss over from the parent across fork+exec."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import resource
 import sys
 import uuid
-from collections.abc import Iterator
 
 from meet_core.archive import ArchivePolicy, ArchiveWriter, s3_client
-
-CHUNK = 1 << 20
-
-
-def generated(size: int, seed_block: bytes) -> Iterator[bytes]:
-    """Distinct 1 MiB chunks without holding more than one (a counter stamped on a block)."""
-    for index in range(0, size // CHUNK):
-        yield index.to_bytes(8, "big") + seed_block[8:]
-
-
-def peak_rss_kib() -> int:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux: the best there is
+from meet_sandbox.memory import MiB, generated, peak_rss_kib
 
 
 def main() -> None:
     endpoint, bucket, size, part_size, concurrency = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
-    block = os.urandom(CHUNK)
+    block = os.urandom(MiB)
     sha256 = hashlib.sha256()
     for chunk in generated(size, block):
         sha256.update(chunk)

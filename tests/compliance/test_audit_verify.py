@@ -228,12 +228,12 @@ TAMPERING: dict[str, tuple[Callable, list[str]]] = {
 
 @pytest.mark.parametrize("case", sorted(TAMPERING))
 def test_tampering_is_caught_and_named(
-    case: str, world: World, db_sessions: sessionmaker[Session]
+    case: str, world: World, fresh_sessions: sessionmaker[Session]
 ) -> None:
     world.ids = populate(world)  # type: ignore[attr-defined]
     assert verify(world).ok
     tamper, expected = TAMPERING[case]
-    engine = db_sessions.kw["bind"]
+    engine = fresh_sessions.kw["bind"]
     tamper(world, engine)
     report = verify(world)
     assert not report.ok
@@ -264,9 +264,9 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
-def cli_env(db_url: str, endpoint: str, bucket: str, home: Path) -> dict[str, str]:
+def cli_env(fresh_database_url: str, endpoint: str, bucket: str, home: Path) -> dict[str, str]:
     return {
-        "MEET_DATABASE_URL": db_url,
+        "MEET_DATABASE_URL": fresh_database_url,
         "MEET_S3_ENDPOINT_URL": endpoint,
         "MEET_S3_BUCKET": bucket,
         "MEET_S3_PREFIX": "meet",
@@ -277,10 +277,10 @@ def cli_env(db_url: str, endpoint: str, bucket: str, home: Path) -> dict[str, st
 
 
 def test_cli_verifies_then_fails_naming_the_object(
-    world: World, db_url: str, s3_server: EmbeddedS3, bucket: str, tmp_path: Path
+    world: World, fresh_database_url: str, s3_server: EmbeddedS3, bucket: str, tmp_path: Path
 ) -> None:
     world.ids = populate(world)  # type: ignore[attr-defined]
-    env = cli_env(db_url, s3_server.endpoint_url, bucket, tmp_path)
+    env = cli_env(fresh_database_url, s3_server.endpoint_url, bucket, tmp_path)
     clean = run_cli(["--all"], env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert (

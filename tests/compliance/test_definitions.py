@@ -61,19 +61,19 @@ def test_the_code_location_carries_the_compliance_area() -> None:
 
 
 def test_schedules_ask_for_the_right_days(
-    world: World, db_url: str, db_sessions: sessionmaker[Session]
+    world: World, fresh_database_url: str, fresh_sessions: sessionmaker[Session]
 ) -> None:
     # A day three days back still has a pending meeting: it is judged again every hour.
     world.meeting(
         "waiting", at("2025-06-07", "09:00"), at("2025-06-07", "10:00"), MeetingStatus.PENDING
     )
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         materialize_ledger(
             session, "2025-06-07", now=at("2025-06-07", "08:00"), levels=ServiceLevels(), actor="t"
         )
     moment = datetime(2025, 6, 10, 3, 20, tzinfo=UTC)
     context = dg.build_schedule_context(scheduled_execution_time=moment)
-    requests = compliance_ledger_schedule(context, database=DatabaseResource(url=db_url))
+    requests = compliance_ledger_schedule(context, database=DatabaseResource(url=fresh_database_url))
     assert [(r.partition_key, r.run_key) for r in requests] == [
         ("2025-06-07", "ledger-2025-06-07-2025-06-10T03"),
         ("2025-06-09", "ledger-2025-06-09-2025-06-10T03"),

@@ -46,11 +46,11 @@ def rows(sessions: sessionmaker[Session]) -> list[AuditDigest]:
 
 def test_asset_writes_chained_digests_and_nothing_when_idle(
     world: World,
-    db_url: str,
+    fresh_database_url: str,
     s3_server: EmbeddedS3,
     bucket: str,
 ) -> None:
-    resources = pipeline_resources(db_url, s3_server.endpoint_url, bucket, utcnow())
+    resources = pipeline_resources(fresh_database_url, s3_server.endpoint_url, bucket, utcnow())
     append(world.sessions, 4)
     first = dg.materialize([audit_digest, audit_chain_verifies], resources=resources)
     [event] = first.get_asset_materialization_events()

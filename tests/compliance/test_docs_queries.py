@@ -24,13 +24,13 @@ def doc_queries() -> list[str]:
 
 def test_documented_queries_answer_what_they_promise(
     world: World,
-    db_url: str,
-    db_sessions: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     s3_server: EmbeddedS3,
     bucket: str,
 ) -> None:
     build_day(world)
-    run_day(db_url, s3_server, bucket, NOW)
+    run_day(fresh_database_url, s3_server, bucket, NOW)
     write_digests(world.sessions, world.writer, prefix="meet", now=utcnow())
     queries = doc_queries()
     assert len(queries) == 9
@@ -39,7 +39,7 @@ def test_documented_queries_answer_what_they_promise(
     queries[6] = queries[6].replace(
         "00000000-0000-0000-0000-000000000000", world.meetings["normal"]
     )
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         results = [session.execute(text(q)).mappings().all() for q in queries]
     recordings, violations, monthly, unrecorded, attended, open_now, trail, digests, dead = results
 

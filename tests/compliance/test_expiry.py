@@ -29,20 +29,20 @@ TODAY = "2025-05-25"
 
 
 def materialize(
-    day: str, db_url: str, s3_server: EmbeddedS3, bucket: str, now_hhmm: str = "12:00"
+    day: str, fresh_database_url: str, s3_server: EmbeddedS3, bucket: str, now_hhmm: str = "12:00"
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [compliance_ledger, *CHECKS[:3]],
         partition_key=day,
         raise_on_error=False,
-        resources=pipeline_resources(db_url, s3_server.endpoint_url, bucket, at(TODAY, now_hhmm)),
+        resources=pipeline_resources(fresh_database_url, s3_server.endpoint_url, bucket, at(TODAY, now_hhmm)),
     )
 
 
 def test_conference_near_expiry_unharvested_then_harvested(
     world: World,
-    db_url: str,
-    db_sessions: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     s3_server: EmbeddedS3,
     bucket: str,
 ) -> None:
@@ -68,14 +68,14 @@ def test_conference_near_expiry_unharvested_then_harvested(
     world.meeting("young", at(TODAY, "08:00"), at(TODAY, "09:00"), MeetingStatus.SCHEDULED)
 
     # The check sees the old day even when today's partition is the one being run.
-    today = materialize(TODAY, db_url, s3_server, bucket)
+    today = materialize(TODAY, fresh_database_url, s3_server, bucket)
     checks = {e.check_name: e for e in today.get_asset_check_evaluations()}
     assert not checks["no_conference_near_expiry_unharvested"].passed
     listing = checks["no_conference_near_expiry_unharvested"].metadata["meetings"].value
     assert "`stuck`" in listing and "`fine`" not in listing and "`young`" not in listing
 
-    materialize(OLD_DAY, db_url, s3_server, bucket)
-    with db_sessions() as session:
+    materialize(OLD_DAY, fresh_database_url, s3_server, bucket)
+    with fresh_sessions() as session:
         rows = {
             r.external_id: r
             for r in session.scalars(
@@ -91,7 +91,7 @@ def test_conference_near_expiry_unharvested_then_harvested(
 
     # The pipeline catches up: attendance read after the end, the meeting finished, the
     # recording archived. The violation is resolved by the ledger, not by a person.
-    with db_sessions.begin() as session:
+    with fresh_sessions.begin() as session:
         session.execute(
             update(ConferenceRecord)
             .where(ConferenceRecord.name == record)
@@ -101,11 +101,11 @@ def test_conference_near_expiry_unharvested_then_harvested(
             update(Meeting).where(Meeting.id == meeting_id).values(status=MeetingStatus.FINISHED)
         )
     world.artifact("stuck", record, ArtifactKind.RECORDING, archived_at=at(TODAY, "10:05"))
-    again = materialize(OLD_DAY, db_url, s3_server, bucket)
+    again = materialize(OLD_DAY, fresh_database_url, s3_server, bucket)
     assert {e.check_name: e.passed for e in again.get_asset_check_evaluations()}[
         "no_conference_near_expiry_unharvested"
     ]
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         [violation, late] = session.scalars(
             select(ComplianceViolation).order_by(ComplianceViolation.id)
         ).all()

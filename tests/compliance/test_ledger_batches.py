@@ -100,7 +100,7 @@ def assert_consistent(sessions: sessionmaker[Session]) -> set[str]:
 
 
 def test_audit_appends_from_elsewhere_go_through_between_batches(
-    world: World, db_sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    world: World, fresh_sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_day(world)
     batches: list[list[str]] = []
@@ -108,23 +108,23 @@ def test_audit_appends_from_elsewhere_go_through_between_batches(
     def probe(k: int) -> None:
         # Another connection, as an API create would; the ledger waits meanwhile, so a
         # head still locked by it fails on the lock timeout instead of hanging.
-        with db_sessions.begin() as session:
+        with fresh_sessions.begin() as session:
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SET LOCAL lock_timeout = '10s'"))
             append_event(session, actor="test:probe", action="test.probe", entity_type="test",
                          entity_id=str(k))
 
     between_batches(monkeypatch, batches, probe)
-    outcome = run(db_sessions)
+    outcome = run(fresh_sessions)
 
     assert len(batches) == 6 and outcome.violations.opened == 5
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         chain = session.execute(
             select(AuditEvent.action, AuditEvent.entity_id)
             .where(AuditEvent.action.in_(["test.probe", "compliance.violation_opened"]))
             .order_by(AuditEvent.seq)
         ).all()
-    violating = assert_consistent(db_sessions)
+    violating = assert_consistent(fresh_sessions)
     # Each batch's events, then the probe made after it: each probe committed before the
     # next batch's events, i.e. before the ledger's last batch.
     expected: list[tuple[str, str | None]] = []
@@ -136,7 +136,7 @@ def test_audit_appends_from_elsewhere_go_through_between_batches(
 
 
 def test_a_run_failing_midway_leaves_whole_batches_and_a_rerun_converges(
-    world: World, db_sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    world: World, fresh_sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_day(world)
     batches: list[list[str]] = []
@@ -148,50 +148,50 @@ def test_a_run_failing_midway_leaves_whole_batches_and_a_rerun_converges(
     with monkeypatch.context() as patch:
         between_batches(patch, batches, fail_after_second)
         with pytest.raises(Stop):
-            run(db_sessions)
+            run(fresh_sessions)
 
     # The two batches done are committed whole: their rows, violations, audit events and
     # webhooks; nothing of the rest, and no summary yet.
     done = set(batches[0] + batches[1])
     names = {v: k for k, v in world.meetings.items()}
-    assert set(statuses(db_sessions, world)) == {names[m] for m in done}
-    partial = assert_consistent(db_sessions)
+    assert set(statuses(fresh_sessions, world)) == {names[m] for m in done}
+    partial = assert_consistent(fresh_sessions)
     assert partial == {m for m in done if STATUSES[names[m]][0] == "violation"}
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         assert session.get(ComplianceDailySummary, DAY) is None
 
-    outcome = run(db_sessions)
+    outcome = run(fresh_sessions)
     assert outcome.violations.opened == 5 - len(partial)
-    assert statuses(db_sessions, world) == STATUSES
-    violating = assert_consistent(db_sessions)
+    assert statuses(fresh_sessions, world) == STATUSES
+    violating = assert_consistent(fresh_sessions)
     assert {names[m] for m in violating} == {n for n, s in STATUSES.items() if s[0] == "violation"}
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         summary = session.get(ComplianceDailySummary, DAY)
         assert summary is not None and (summary.violation, summary.open_violations) == (5, 5)
 
     # Once more: nothing new anywhere.
-    violations, opened, outbox = trail(db_sessions)
-    assert run(db_sessions).violations.opened == 0
-    again = trail(db_sessions)
+    violations, opened, outbox = trail(fresh_sessions)
+    assert run(fresh_sessions).violations.opened == 0
+    again = trail(fresh_sessions)
     assert [(v.id, v.state) for v in again[0]] == [(v.id, v.state) for v in violations]
     assert [e.seq for e in again[1]] == [e.seq for e in opened]
     assert sorted(o.id for o in again[2]) == sorted(o.id for o in outbox)
 
 
 def test_meetings_moved_off_the_day_leave_its_ledger(
-    world: World, db_sessions: sessionmaker[Session]
+    world: World, fresh_sessions: sessionmaker[Session]
 ) -> None:
     build_day(world)
-    run(db_sessions)
+    run(fresh_sessions)
     ids = sorted(world.meetings[n] for n in STATUSES)
     moved = {ids[0], ids[5], ids[-1]}  # first batch, a middle one, past the last batch
-    with db_sessions.begin() as session:
+    with fresh_sessions.begin() as session:
         session.execute(
             update(Meeting)
             .where(Meeting.id.in_(moved))
             .values(start_time=at(NEXT, "11:00"), end_time=at(NEXT, "12:00"))
         )
-    outcome = run(db_sessions)
+    outcome = run(fresh_sessions)
     names = {v: k for k, v in world.meetings.items()}
-    assert set(statuses(db_sessions, world)) == set(STATUSES) - {names[m] for m in moved}
+    assert set(statuses(fresh_sessions, world)) == set(STATUSES) - {names[m] for m in moved}
     assert outcome.totals.meetings == len(STATUSES) - 3

@@ -178,13 +178,13 @@ def ledger(sessions: sessionmaker[Session], world: World) -> dict[str, LedgerEnt
 
 
 def run_day(
-    db_url: str, s3_server: EmbeddedS3, bucket: str, now: datetime
+    fresh_database_url: str, s3_server: EmbeddedS3, bucket: str, now: datetime
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         LEDGER_ASSETS,
         partition_key=DAY,
         raise_on_error=False,
-        resources=pipeline_resources(db_url, s3_server.endpoint_url, bucket, now),
+        resources=pipeline_resources(fresh_database_url, s3_server.endpoint_url, bucket, now),
     )
 
 
@@ -194,8 +194,8 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
 
 def test_simulated_day_yields_exactly_the_expected_ledger(
     world: World,
-    db_url: str,
-    db_sessions: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     s3_server: EmbeddedS3,
     bucket: str,
 ) -> None:
@@ -208,9 +208,9 @@ def test_simulated_day_yields_exactly_the_expected_ledger(
         BypassGovernanceRetention=True,
     )
 
-    result = run_day(db_url, s3_server, bucket, NOW)
+    result = run_day(fresh_database_url, s3_server, bucket, NOW)
 
-    rows = ledger(db_sessions, world)
+    rows = ledger(fresh_sessions, world)
     assert sorted(rows) == sorted(EXPECTED), (
         "one row per meeting of the day, no other day's meeting"
     )
@@ -247,7 +247,7 @@ def test_simulated_day_yields_exactly_the_expected_ledger(
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"compliance_ledger"}, "the failed blocking check stops the attestation"
 
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         violations = session.scalars(
             select(ComplianceViolation).order_by(ComplianceViolation.id)
         ).all()
@@ -299,28 +299,28 @@ def test_simulated_day_yields_exactly_the_expected_ledger(
 
 def test_rerun_is_idempotent_people_resolve_and_time_turns_pending_into_violation(
     world: World,
-    db_url: str,
-    db_sessions: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     s3_server: EmbeddedS3,
     bucket: str,
 ) -> None:
     build_day(world)
-    run_day(db_url, s3_server, bucket, NOW)
+    run_day(fresh_database_url, s3_server, bucket, NOW)
     before = {
-        n: (r.compliance_status, r.violation_reasons) for n, r in ledger(db_sessions, world).items()
+        n: (r.compliance_status, r.violation_reasons) for n, r in ledger(fresh_sessions, world).items()
     }
-    run_day(db_url, s3_server, bucket, NOW)
+    run_day(fresh_database_url, s3_server, bucket, NOW)
     assert {
-        n: (r.compliance_status, r.violation_reasons) for n, r in ledger(db_sessions, world).items()
+        n: (r.compliance_status, r.violation_reasons) for n, r in ledger(fresh_sessions, world).items()
     } == before
-    with db_sessions() as session:  # the object is not deleted here: five violations
+    with fresh_sessions() as session:  # the object is not deleted here: five violations
         assert len(session.scalars(select(ComplianceViolation)).all()) == 5
         assert len(session.scalars(select(WebhookOutboxEntry)).all()) == 5
         bad = session.scalar(
             select(ComplianceViolation).where(ComplianceViolation.reason == "checksum_mismatch")
         )
         assert bad is not None
-    with db_sessions.begin() as session:
+    with fresh_sessions.begin() as session:
         assert resolve_violation(
             session,
             bad.id,
@@ -328,19 +328,19 @@ def test_rerun_is_idempotent_people_resolve_and_time_turns_pending_into_violatio
             resolution="Drive re-computed: false alarm",
             now=NOW + timedelta(hours=1),
         )
-    with db_sessions.begin() as session:
+    with fresh_sessions.begin() as session:
         assert not resolve_violation(
             session, bad.id, by="jane.auditor", resolution="again", now=NOW
         )
 
     later = NOW + timedelta(hours=15)  # past the recent meeting's archive deadline
-    run_day(db_url, s3_server, bucket, later)
-    rows = ledger(db_sessions, world)
+    run_day(fresh_database_url, s3_server, bucket, later)
+    rows = ledger(fresh_sessions, world)
     assert (rows["recent"].compliance_status, rows["recent"].violation_reasons) == (
         "violation",
         "recording_not_archived_in_time",
     )
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         violations = session.scalars(
             select(ComplianceViolation).order_by(ComplianceViolation.id)
         ).all()
@@ -378,8 +378,8 @@ def test_resolving_refuses_garbage(by: object, resolution: object) -> None:
 
 def test_a_fully_recorded_day_is_attested(
     world: World,
-    db_url: str,
-    db_sessions: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     s3_server: EmbeddedS3,
     bucket: str,
 ) -> None:
@@ -390,7 +390,7 @@ def test_a_fully_recorded_day_is_attested(
     world.artifact("normal", rec, ArtifactKind.RECORDING, archived_at=at(DAY, "10:30"))
     world.meeting("no_show", at(DAY, "10:00"), at(DAY, "10:30"), MeetingStatus.NOT_HELD)
 
-    result = run_day(db_url, s3_server, bucket, NOW)
+    result = run_day(fresh_database_url, s3_server, bucket, NOW)
     assert result.success
     assert all(check_results(result).values())
     [attestation] = [
@@ -410,6 +410,6 @@ def test_a_fully_recorded_day_is_attested(
         0,
     )
     # Re-running attests the same bytes at the same key: no second object.
-    run_day(db_url, s3_server, bucket, NOW)
+    run_day(fresh_database_url, s3_server, bucket, NOW)
     listed = world.s3.list_object_versions(Bucket=bucket, Prefix="meet/attestations/")
     assert len(listed.get("Versions", [])) == 1

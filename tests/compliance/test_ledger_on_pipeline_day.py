@@ -10,8 +10,8 @@ from meet_core.db.models import LedgerEntry, ViolationReason, WebhookOutboxEntry
 from meet_pipeline.defs.compliance.assets import compliance_attestation, compliance_ledger
 from meet_pipeline.defs.compliance.definitions import CHECKS
 from meet_pipeline.defs.compliance.resources import ComplianceResource
+from meet_sandbox.pipeline_harness import PipelineHarness
 from tests.pipeline.conftest import *  # noqa: F403 - the pipeline's fixtures, reused as they are
-from tests.pipeline.harness import PipelineHarness
 from tests.pipeline.scenario import play_day, run_until_settled, schedule_day
 
 # label: (outcome, status, reasons, invited, joined, invited joined,

@@ -36,11 +36,11 @@ def one_archived(world: World, name: str) -> int:
     return world.artifact(name, record, ArtifactKind.RECORDING, archived_at=at(DAY, "10:10"))
 
 
-def test_each_problem_is_found(world: World, db_sessions: sessionmaker[Session]) -> None:
+def test_each_problem_is_found(world: World, fresh_sessions: sessionmaker[Session]) -> None:
     ids = {
         name: one_archived(world, name) for name in ("fine", "size", "sha", "short_lock", "gone")
     }
-    with db_sessions.begin() as session:
+    with fresh_sessions.begin() as session:
         session.execute(
             update(ArchiveManifestEntry)
             .where(ArchiveManifestEntry.id == ids["size"])
@@ -66,7 +66,7 @@ def test_each_problem_is_found(world: World, db_sessions: sessionmaker[Session])
         VersionId=gone.version_id,
         BypassGovernanceRetention=True,
     )
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         looks = {
             look.ref.manifest_id: look
             for look in look_at_all(world.s3, archived_refs(session), POLICY)
@@ -88,8 +88,8 @@ def test_each_problem_is_found(world: World, db_sessions: sessionmaker[Session])
 @pytest.mark.parametrize("operation", ["HeadObject"])
 def test_the_ledger_survives_transient_faults(
     world: World,
-    db_url: str,
-    db_sessions: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     s3_server: EmbeddedS3,
     bucket: str,
     operation: str,
@@ -103,21 +103,21 @@ def test_the_ledger_survives_transient_faults(
         operations={operation},
         max_faults=3,
     ) as proxy:
-        resources = pipeline_resources(db_url, proxy.endpoint_url, bucket, NOW)
+        resources = pipeline_resources(fresh_database_url, proxy.endpoint_url, bucket, NOW)
         result = dg.materialize(
             [compliance_ledger, manifest_objects_in_s3], partition_key=DAY, resources=resources
         )
         assert proxy.injected == 3
     assert result.success
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         assert session.scalars(select(LedgerEntry.compliance_status)).all() == ["compliant"]
         assert session.scalars(select(ObjectCheck.outcome)).all() == ["ok"]
 
 
 def test_s3_down_fails_the_ledger_and_the_check_without_judging(
     world: World,
-    db_url: str,
-    db_sessions: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     s3_server: EmbeddedS3,
     bucket: str,
 ) -> None:
@@ -126,17 +126,17 @@ def test_s3_down_fails_the_ledger_and_the_check_without_judging(
         s3_server.endpoint_url, rate=1.0, kinds=("503",), operations={"HeadObject"}
     ) as proxy:
         client = s3_client(proxy.endpoint_url, max_attempts=2)
-        with db_sessions() as session, pytest.raises(ArchiveError, match="cannot read"):
+        with fresh_sessions() as session, pytest.raises(ArchiveError, match="cannot read"):
             look_at_all(client, archived_refs(session), POLICY)
-        resources = pipeline_resources(db_url, proxy.endpoint_url, bucket, NOW)
+        resources = pipeline_resources(fresh_database_url, proxy.endpoint_url, bucket, NOW)
         ledger = dg.materialize(
             [compliance_ledger], partition_key=DAY, resources=resources, raise_on_error=False
         )
         assert not ledger.success
-        with db_sessions() as session:
+        with fresh_sessions() as session:
             assert session.scalars(select(LedgerEntry)).all() == [], "nothing judged unseen"
         # The check looks at S3 itself, even when the ledger was told not to.
-        unseen = pipeline_resources(db_url, proxy.endpoint_url, bucket, NOW, inspect_objects=False)
+        unseen = pipeline_resources(fresh_database_url, proxy.endpoint_url, bucket, NOW, inspect_objects=False)
         check = dg.materialize(
             [compliance_ledger, manifest_objects_in_s3],
             partition_key=DAY,

@@ -65,14 +65,14 @@ def build_history(world: World) -> None:
 
 def test_report_is_published_linked_and_readable(
     world: World,
-    db_url: str,
-    db_sessions: sessionmaker[Session],
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
     s3_server: EmbeddedS3,
     bucket: str,
     tmp_path: Path,
 ) -> None:
     build_history(world)
-    resources = pipeline_resources(db_url, s3_server.endpoint_url, bucket, NOW)
+    resources = pipeline_resources(fresh_database_url, s3_server.endpoint_url, bucket, NOW)
     result = dg.materialize([compliance_report], partition_key=DAY, resources=resources)
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["dagster/row_count"].value == 5
@@ -101,7 +101,7 @@ def test_report_is_published_linked_and_readable(
         assert head["ObjectLockMode"] == "GOVERNANCE", ext
         return world.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         expected = {
             r.external_id: r
             for r in session.scalars(select(LedgerEntry).where(LedgerEntry.partition_date == DAY))
@@ -165,10 +165,10 @@ def test_report_is_published_linked_and_readable(
 
 
 def test_publishing_survives_s3_faults(
-    world: World, db_sessions: sessionmaker[Session], s3_server: EmbeddedS3
+    world: World, fresh_sessions: sessionmaker[Session], s3_server: EmbeddedS3
 ) -> None:
     build_history(world)
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         data = gather(session, DAY, NOW)
     writer = world.writer
     with FaultProxy(
@@ -187,11 +187,11 @@ def test_publishing_survives_s3_faults(
 
 
 def test_publishing_with_s3_down_fails_loudly(
-    world: World, db_sessions: sessionmaker[Session], s3_server: EmbeddedS3
+    world: World, fresh_sessions: sessionmaker[Session], s3_server: EmbeddedS3
 ) -> None:
     from meet_core.archive import ArchiveError
 
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         data = gather(session, DAY, NOW)
     writer = ArchiveWriter(world.s3, world.bucket, POLICY)
     with FaultProxy(
@@ -202,8 +202,8 @@ def test_publishing_with_s3_down_fails_loudly(
             publish(writer, data, prefix="meet")
 
 
-def test_an_empty_day_renders(db_sessions: sessionmaker[Session]) -> None:
-    with db_sessions() as session:
+def test_an_empty_day_renders(fresh_sessions: sessionmaker[Session]) -> None:
+    with fresh_sessions() as session:
         data = gather(session, DAY, NOW)
     page = render_html(data).decode()
     assert "No open violations." in page and "no rated meetings in this period" in page
@@ -212,25 +212,25 @@ def test_an_empty_day_renders(db_sessions: sessionmaker[Session]) -> None:
 @pytest.mark.parametrize(
     "day", ["", "2025-13-01", "tomorrow", "2025-6-1", None, "2025-06-10T00:00"]
 )
-def test_gather_refuses_garbage_days(db_sessions: sessionmaker[Session], day: object) -> None:
-    with db_sessions() as session, pytest.raises(ValueError):
+def test_gather_refuses_garbage_days(fresh_sessions: sessionmaker[Session], day: object) -> None:
+    with fresh_sessions() as session, pytest.raises(ValueError):
         gather(session, day, NOW)  # type: ignore[arg-type]
 
 
-def test_titles_are_escaped(world: World, db_sessions: sessionmaker[Session]) -> None:
+def test_titles_are_escaped(world: World, fresh_sessions: sessionmaker[Session]) -> None:
     meeting_id = world.meeting("<b>x</b>", at(DAY, "09:00"), at(DAY, "10:00"), MeetingStatus.FAILED)
     from sqlalchemy import update
 
     from meet_core.db.models import Meeting
 
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         session.execute(
             update(Meeting)
             .where(Meeting.id == meeting_id)
             .values(title="<script>alert(1)</script>")
         )
         materialize_ledger(session, DAY, now=NOW, levels=LEVELS, actor="test")
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         page = render_html(gather(session, DAY, NOW)).decode()
     assert (
         "<script>" not in page

@@ -31,7 +31,7 @@ def strict() -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR)
 
 
-def evaluate(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, db_url: str) -> None:
+def evaluate(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, fresh_database_url: str) -> None:
     run = instance.get_run_by_id(result.run_id)
     assert run is not None
     failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
@@ -40,7 +40,7 @@ def evaluate(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, db
         dagster_event=failure,
         dagster_instance=instance,
         dagster_run=run,
-        resources={"database": DatabaseResource(url=db_url)},
+        resources={"database": DatabaseResource(url=fresh_database_url)},
     ).for_run_failure()
     run_failure_webhook_sensor(context)
 
@@ -50,15 +50,15 @@ def events(sessions: sessionmaker[Session]) -> list[WebhookOutboxEntry]:
         return list(session.scalars(select(WebhookOutboxEntry)))
 
 
-def test_a_failed_run_is_announced_once(db_url: str, db_sessions: sessionmaker[Session]) -> None:
+def test_a_failed_run_is_announced_once(fresh_database_url: str, fresh_sessions: sessionmaker[Session]) -> None:
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [breaks], partition_key="2025-06-02", instance=instance, raise_on_error=False
     )
     assert not result.success
-    evaluate(instance, result, db_url)
-    evaluate(instance, result, db_url)  # a repeated evaluation adds nothing
-    [event] = events(db_sessions)
+    evaluate(instance, result, fresh_database_url)
+    evaluate(instance, result, fresh_database_url)  # a repeated evaluation adds nothing
+    [event] = events(fresh_sessions)
     body = json.loads(event.body)
     assert (
         event.event_type == "pipeline.run_failed"
@@ -69,12 +69,12 @@ def test_a_failed_run_is_announced_once(db_url: str, db_sessions: sessionmaker[S
 
 
 def test_a_run_stopped_by_a_blocking_check_is_not_a_pipeline_failure(
-    db_url: str, db_sessions: sessionmaker[Session]
+    fresh_database_url: str, fresh_sessions: sessionmaker[Session]
 ) -> None:
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [judged, strict], partition_key="2025-06-02", instance=instance, raise_on_error=False
     )
     assert not result.success
-    evaluate(instance, result, db_url)
-    assert events(db_sessions) == []
+    evaluate(instance, result, fresh_database_url)
+    assert events(fresh_sessions) == []

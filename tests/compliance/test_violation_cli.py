@@ -19,11 +19,11 @@ DAY = "2025-06-02"
 
 
 @pytest.fixture
-def judged_day(world: World, db_url: str, s3_server: EmbeddedS3, bucket: str) -> str:
+def judged_day(world: World, fresh_database_url: str, s3_server: EmbeddedS3, bucket: str) -> str:
     """A day with one meeting that was held and not recorded: one open violation."""
     world.meeting("unrecorded", at(DAY, "09:00"), at(DAY, "10:00"), MeetingStatus.FINISHED)
     world.conference("unrecorded", at(DAY, "09:00"), at(DAY, "09:50"), joined=[("organizer@example.com", True)])
-    run_day(db_url, s3_server, bucket, NOW)
+    run_day(fresh_database_url, s3_server, bucket, NOW)
     return world.meetings["unrecorded"]
 
 
@@ -33,10 +33,10 @@ def _open(sessions: sessionmaker[Session]) -> list[ComplianceViolation]:
 
 
 def test_list_then_resolve_is_audited_and_final(
-    judged_day: str, db_url: str, db_sessions: sessionmaker[Session], tmp_path: Path
+    judged_day: str, fresh_database_url: str, fresh_sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    env = {"MEET_DATABASE_URL": db_url, "MEET_HOME": str(tmp_path)}
-    [violation] = _open(db_sessions)
+    env = {"MEET_DATABASE_URL": fresh_database_url, "MEET_HOME": str(tmp_path)}
+    [violation] = _open(fresh_sessions)
     listed = run(["violation", "list"], env)
     assert listed.returncode == 0, listed.stderr
     line = next(x for x in listed.stdout.splitlines() if x.endswith(judged_day))
@@ -46,10 +46,10 @@ def test_list_then_resolve_is_audited_and_final(
 
     done = run(["violation", "resolve", str(violation.id), "--by", " jane.auditor ", "--note", "re-recorded"], env)
     assert done.returncode == 0, done.stderr
-    assert _open(db_sessions) == []
+    assert _open(fresh_sessions) == []
     assert judged_day not in run(["violation", "list"], env).stdout
     assert "resolved" in run(["violation", "list", "--all"], env).stdout
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         row = session.get(ComplianceViolation, violation.id)
         events = session.scalars(select(AuditEvent).where(AuditEvent.actor == "person:jane.auditor")).all()
     assert row is not None and (row.resolved_by, row.resolution) == ("jane.auditor", "re-recorded")
@@ -73,11 +73,11 @@ GARBAGE = [
 
 
 def test_garbage_is_refused_and_nothing_changes(
-    judged_day: str, db_url: str, db_sessions: sessionmaker[Session], tmp_path: Path
+    judged_day: str, fresh_database_url: str, fresh_sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    before = [v.id for v in _open(db_sessions)]
+    before = [v.id for v in _open(fresh_sessions)]
     assert before
     for args, expected in GARBAGE:
-        result = run(args, {"MEET_DATABASE_URL": db_url, "MEET_HOME": str(tmp_path)})
+        result = run(args, {"MEET_DATABASE_URL": fresh_database_url, "MEET_HOME": str(tmp_path)})
         assert result.returncode == 2 and expected in result.stderr, (args, result.stderr)
-    assert [v.id for v in _open(db_sessions)] == before
+    assert [v.id for v in _open(fresh_sessions)] == before

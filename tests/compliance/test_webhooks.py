@@ -224,11 +224,11 @@ def test_the_outbox_follows_its_transaction(world: World) -> None:
     ],
 )
 def test_enqueue_refuses_garbage(
-    db_sessions: sessionmaker[Session], event_type: object, payload: object, dedupe_key: object
+    fresh_sessions: sessionmaker[Session], event_type: object, payload: object, dedupe_key: object
 ) -> None:
-    with db_sessions.begin() as session, pytest.raises(ValueError):
+    with fresh_sessions.begin() as session, pytest.raises(ValueError):
         enqueue_event(session, event_type, payload, dedupe_key=dedupe_key)  # type: ignore[arg-type]
-    assert outbox(db_sessions) == {}
+    assert outbox(fresh_sessions) == {}
 
 
 def test_signature_is_standard_webhooks_v1_hex() -> None:
@@ -271,10 +271,10 @@ def test_delivery_policy_refuses_garbage(changes: dict) -> None:
 
 
 def test_sensor_delivers_and_never_shows_the_secret(
-    world: World, db_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    world: World, fresh_database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     finish_meetings(world, 2)
-    resources = {"database": DatabaseResource(url=db_url)}
+    resources = {"database": DatabaseResource(url=fresh_database_url)}
     idle = webhook_delivery_sensor(
         dg.build_sensor_context(resources={**resources, "compliance": ComplianceResource()})
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
@@ -13,16 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from meet_core.audit import GENESIS_HASH, AuditEntry, append_event, append_many, verify_chain
-from meet_core.db import make_engine, make_session_factory
-from meet_core.db.migrate import upgrade
-
-
-@pytest.fixture
-def chain_engine(empty_database_url: str) -> Iterator[Engine]:
-    upgrade(empty_database_url)
-    engine = make_engine(empty_database_url)
-    yield engine
-    engine.dispose()
+from meet_core.db import make_session_factory
 
 
 def _append(engine: Engine, count: int) -> None:
@@ -57,28 +47,28 @@ def _tamper(engine: Engine, statement: str) -> None:
             conn.execute(text(statement))
 
 
-def test_empty_chain_verifies(chain_engine: Engine) -> None:
-    report = _verify(chain_engine)
+def test_empty_chain_verifies(fresh_engine: Engine) -> None:
+    report = _verify(fresh_engine)
     assert report.ok and report.count == 0 and report.last_hash == GENESIS_HASH
 
 
-def test_appended_events_link_and_verify(chain_engine: Engine) -> None:
-    _append(chain_engine, 5)
-    report = _verify(chain_engine)
+def test_appended_events_link_and_verify(fresh_engine: Engine) -> None:
+    _append(fresh_engine, 5)
+    report = _verify(fresh_engine)
     assert report.ok, report.describe()
     assert report.count == 5 and report.last_seq == 5
-    with chain_engine.connect() as conn:
+    with fresh_engine.connect() as conn:
         rows = conn.execute(text("SELECT seq, prev_hash, hash FROM audit_events ORDER BY seq")).all()
     assert rows[0].prev_hash == GENESIS_HASH
     assert all(rows[i].prev_hash == rows[i - 1].hash for i in range(1, 5))
 
 
-def test_database_refuses_update_and_delete(chain_engine: Engine) -> None:
-    _append(chain_engine, 1)
+def test_database_refuses_update_and_delete(fresh_engine: Engine) -> None:
+    _append(fresh_engine, 1)
     for statement in ("UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"):
-        with pytest.raises(DBAPIError, match="append-only"), chain_engine.begin() as conn:
+        with pytest.raises(DBAPIError, match="append-only"), fresh_engine.begin() as conn:
             conn.execute(text(statement))
-    assert _verify(chain_engine).ok
+    assert _verify(fresh_engine).ok
 
 
 @pytest.mark.parametrize(
@@ -90,26 +80,26 @@ def test_database_refuses_update_and_delete(chain_engine: Engine) -> None:
         ("DELETE FROM audit_events WHERE seq = 5", 5, "deleted"),
     ],
 )
-def test_tampering_is_detected(chain_engine: Engine, statement: str, broken_seq: int, problem: str) -> None:
-    _append(chain_engine, 5)
-    _tamper(chain_engine, statement)
-    report = _verify(chain_engine)
+def test_tampering_is_detected(fresh_engine: Engine, statement: str, broken_seq: int, problem: str) -> None:
+    _append(fresh_engine, 5)
+    _tamper(fresh_engine, statement)
+    report = _verify(fresh_engine)
     assert not report.ok
     assert report.broken_seq == broken_seq
     assert problem in (report.problem or "")
 
 
-def test_reordered_pair_is_detected(chain_engine: Engine) -> None:
-    _append(chain_engine, 5)
+def test_reordered_pair_is_detected(fresh_engine: Engine) -> None:
+    _append(fresh_engine, 5)
     # Swap the content of events 2 and 3 (hashes travel with their rows' content).
     _tamper(
-        chain_engine,
+        fresh_engine,
         """
         UPDATE audit_events SET seq = CASE seq WHEN 2 THEN -3 WHEN 3 THEN -2 END WHERE seq IN (2, 3)
         """,
     )
-    _tamper(chain_engine, "UPDATE audit_events SET seq = -seq WHERE seq < 0")
-    report = _verify(chain_engine)
+    _tamper(fresh_engine, "UPDATE audit_events SET seq = -seq WHERE seq < 0")
+    report = _verify(fresh_engine)
     assert not report.ok and report.broken_seq == 2
 
 
@@ -129,7 +119,7 @@ for i in range(count):
 
 @pytest.mark.parametrize("processes,per_process", [(8, 500)])
 def test_many_processes_keep_one_linear_chain(
-    chain_engine: Engine, empty_database_url: str, processes: int, per_process: int
+    fresh_engine: Engine, empty_database_url: str, processes: int, per_process: int
 ) -> None:
     started = time.perf_counter()
     workers = [
@@ -138,21 +128,21 @@ def test_many_processes_keep_one_linear_chain(
     ]
     assert [w.wait(timeout=600) for w in workers] == [0] * processes
     elapsed = time.perf_counter() - started
-    report = _verify(chain_engine)
+    report = _verify(fresh_engine)
     assert report.ok, report.describe()
     assert report.count == processes * per_process
-    with chain_engine.connect() as conn:
+    with fresh_engine.connect() as conn:
         distinct = conn.execute(text("SELECT COUNT(DISTINCT entity_id) FROM audit_events")).scalar_one()
     assert distinct == processes * per_process
     print(
-        f"\n[{chain_engine.dialect.name}] {processes} processes x {per_process} appends: "
+        f"\n[{fresh_engine.dialect.name}] {processes} processes x {per_process} appends: "
         f"{report.count / elapsed:.0f} appends/s including process start-up"
     )
 
 
-def test_append_many_chains_in_order_with_single_appends(chain_engine: Engine) -> None:
-    sessions = make_session_factory(chain_engine)
-    _append(chain_engine, 2)
+def test_append_many_chains_in_order_with_single_appends(fresh_engine: Engine) -> None:
+    sessions = make_session_factory(fresh_engine)
+    _append(fresh_engine, 2)
     with sessions.begin() as session:
         events = append_many(
             session,
@@ -160,10 +150,10 @@ def test_append_many_chains_in_order_with_single_appends(chain_engine: Engine) -
         )
         assert [e.seq for e in events] == [3, 4, 5, 6]
         assert append_many(session, []) == []
-    _append(chain_engine, 1)
-    report = _verify(chain_engine)
+    _append(fresh_engine, 1)
+    report = _verify(fresh_engine)
     assert report.ok and report.count == 7, report.describe()
-    with chain_engine.connect() as conn:
+    with fresh_engine.connect() as conn:
         ids = conn.execute(text("SELECT entity_id FROM audit_events ORDER BY seq")).scalars().all()
     assert ids == ["0", "1", "b0", "b1", "b2", "b3", "0"]
 

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from meet_core.apikeys import create_key
-from meet_core.archive.client import ensure_bucket
 from meet_core.db import make_engine, make_session_factory
 from meet_core.db.migrate import upgrade
 from meet_core.db.models import ArchiveManifestEntry, ManifestState
@@ -70,14 +69,12 @@ RUNS = """
 """
 
 
-def test_separate_processes_on_postgres(tmp_path: Path) -> None:
+def test_separate_processes_on_postgres(tmp_path: Path, s3_server: EmbeddedS3, bucket: str) -> None:
     with ExitStack() as stack:
         app_url = stack.enter_context(temporary_database("postgresql", tmp_path))
         dagster_url = make_url(stack.enter_context(temporary_database("postgresql", tmp_path)))
         emulator = stack.enter_context(EmulatorServer())
         account = emulator.create_service_account(tmp_path / "sa.json")
-        s3 = stack.enter_context(EmbeddedS3())
-        ensure_bucket(s3.client(), "archive")
         dagster_home = tmp_path / "dagster-home"
         dagster_home.mkdir()
         shutil.copy(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -88,8 +85,8 @@ def test_separate_processes_on_postgres(tmp_path: Path) -> None:
             "MEET_DATABASE_URL": app_url,
             "MEET_GOOGLE_ENDPOINT": emulator.base_url,
             "GOOGLE_APPLICATION_CREDENTIALS": str(account),
-            "MEET_S3_ENDPOINT_URL": s3.endpoint_url,
-            "MEET_S3_BUCKET": "archive",
+            "MEET_S3_ENDPOINT_URL": s3_server.endpoint_url,
+            "MEET_S3_BUCKET": bucket,
             "MEET_OBJECT_LOCK_MODE": "GOVERNANCE",
             "MEET_RETENTION_DAYS": "1",
             "MEET_SENSOR_INTERVAL_SECONDS": str(SENSOR_INTERVAL),

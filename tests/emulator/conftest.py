@@ -1,4 +1,6 @@
-"""Fixtures: a fresh emulator per test on a free loopback port, and real Google clients for it."""
+"""Fixtures: a fresh emulator per test on a free loopback port that trusts the run's
+``key_file`` (tests/fixtures/google.py; token_uri is set per server), and real Google
+clients for it."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from google.oauth2 import service_account
 from google_auth_httplib2 import Request as HttpRequest
 from googleapiclient.discovery import Resource, build
 
-from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
 
 ORGANIZER = "organizer@example.com"
 CALENDAR_EVENTS = "https://www.googleapis.com/auth/calendar.events"
@@ -26,12 +28,6 @@ SPACE_SETTINGS = "https://www.googleapis.com/auth/meetings.space.settings"
 SPACE_READONLY = "https://www.googleapis.com/auth/meetings.space.readonly"
 DRIVE_READONLY = "https://www.googleapis.com/auth/drive.readonly"
 ALL_SCOPES = [CALENDAR_EVENTS, SPACE_CREATED, SPACE_SETTINGS, SPACE_READONLY, DRIVE_READONLY]
-
-
-@pytest.fixture(scope="session")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One RSA key for the run (key generation is the slow part); token_uri is set per server."""
-    return write_service_account(tmp_path_factory.mktemp("sa") / "sa.json")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures: one emulator per test session on a free loopback port, state reset per test,
+"""Fixtures: the shared emulator (one per test session, on a free loopback port), reset per test,
 and a gateway that reaches it through the real client and the real JWT flow."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from meet_core.google import CalendarAttendee, ConferenceCreate, EventDraft, GoogleGateway, RetryPolicy
 from meet_core.settings import Settings
-from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
 
 ORGANIZER = "organizer@example.com"
 # Tests back off in milliseconds; the policy's logic is the production one.
@@ -23,14 +23,10 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_service_account(tmp_path_factory.mktemp("google-sa") / "sa.json")
-
-
-@pytest.fixture(scope="session")
-def emulator(key_file: Path) -> Iterator[EmulatorServer]:
-    with EmulatorServer("127.0.0.1", 0, service_accounts=[key_file]) as server:
-        yield server
+def emulator(keyed_emulator: EmulatorServer) -> EmulatorServer:
+    """Here: the shared emulator that trusts ``key_file`` (tests/fixtures/google.py), reset
+    by ``sandbox`` before each test."""
+    return keyed_emulator
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """A 64 MiB recording streams through the gateway into a hashing writer without being held
-in memory: the download runs in a fresh interpreter (bench/download_peak_memory.py child)
+in memory: the download runs in a fresh interpreter (python -m meet_sandbox.download_memory,
+also the child of bench/download_peak_memory.py)
 so that its peak RSS is its own."""
 
 from __future__ import annotations
@@ -7,14 +8,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from meet_core.google import GoogleGateway
 from meet_core.settings import Settings
 from meet_sandbox.emulator import EmulatorServer, SandboxClient
 from tests.google.conftest import ORGANIZER
 
-ROOT = Path(__file__).resolve().parents[2]
 SIZE = 64 * 2**20
 CHUNK = 4 * 2**20
 
@@ -38,8 +37,8 @@ def test_peak_memory_of_a_64_mib_download(
     out = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "download_peak_memory.py"),
-            "child",
+            "-m",
+            "meet_sandbox.download_memory",
             "gateway",
             drive_file.id,
             "--chunk-bytes",

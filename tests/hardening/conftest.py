@@ -13,15 +13,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.pipeline.conftest import (  # noqa: F401 - fixtures, found by name
-    archive_bucket,
     dagster_instance,
-    fresh_database_url,
     harness,
     harness_factory,
     people,
-    pipeline_emulator,
-    pipeline_key_file,
-    pipeline_s3,
     pipeline_s3_url,
 )
 

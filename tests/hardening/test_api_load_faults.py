@@ -29,8 +29,6 @@ from meet_api.app import create_app
 from meet_api.config import ApiConfig
 from meet_api.server import BackgroundServer
 from meet_core.apikeys import create_key
-from meet_core.db import make_engine, make_session_factory
-from meet_core.db.migrate import upgrade
 from meet_core.db.models import Meeting
 from meet_core.google.gateway import GoogleGateway
 from meet_core.google.retry import RetryPolicy
@@ -56,24 +54,11 @@ class Record:
 
 
 @pytest.fixture
-def own_url(empty_database_url: str) -> str:
-    upgrade(empty_database_url)
-    return empty_database_url
-
-
-@pytest.fixture
-def own_sessions(own_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(own_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
 def load_api(
-    own_url: str, google_env: dict[str, str], tmp_path: Path
+    fresh_database_url: str, google_env: dict[str, str], tmp_path: Path
 ) -> Iterator[tuple[str, GoogleGateway]]:
     settings = Settings.from_env(
-        {**google_env, "MEET_DATABASE_URL": own_url, "MEET_HOME": str(tmp_path),
+        {**google_env, "MEET_DATABASE_URL": fresh_database_url, "MEET_HOME": str(tmp_path),
          "MEET_S3_ENDPOINT_URL": "http://127.0.0.1:9", "MEET_S3_BUCKET": "unused"}
     )
     gateway = GoogleGateway(settings, deadline=1.0, retry_policy=RetryPolicy(base=0.02, cap=0.1))
@@ -176,11 +161,11 @@ class Client:
 
 def test_concurrent_creates_updates_and_cancels_while_google_fails(
     load_api: tuple[str, GoogleGateway],
-    own_sessions: sessionmaker[Session],
+    fresh_sessions: sessionmaker[Session],
     sandbox: SandboxClient,
 ) -> None:
     base_url, gateway = load_api
-    with own_sessions.begin() as session:
+    with fresh_sessions.begin() as session:
         keys = [
             create_key(session, name=f"load-{n}", role="service", client=f"load-{uuid.uuid4().hex[:8]}").plaintext
             for n in range(TENANTS)
@@ -232,9 +217,9 @@ def test_concurrent_creates_updates_and_cancels_while_google_fails(
     # "later" is past any backoff and any claim left by an API worker thread.
     later = datetime.now(UTC) + timedelta(minutes=30)
     for _ in range(10):
-        if not retry_pending(own_sessions, gateway, now=later, limit=500):
+        if not retry_pending(fresh_sessions, gateway, now=later, limit=500):
             break
-    with own_sessions() as session:
+    with fresh_sessions() as session:
         meetings = {m.id: m for m in session.scalars(select(Meeting))}
     assert set(meetings) == accepted  # none lost, none made twice (idempotent repeats)
     assert len({m.external_id for m in meetings.values()}) == len(meetings)

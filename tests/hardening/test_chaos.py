@@ -7,7 +7,7 @@ verifies, and nothing is duplicated (meetings, events and spaces in the emulator
 objects and versions, manifest rows, audit events) or lost.
 
 The full-size run (100 meetings) is ``bench/chaos_run.py``; the scenario is
-``tests/hardening/chaos.py``. The PostgreSQL server is a private instance (initdb + pg_ctl
+``meet_sandbox/chaos.py``. The PostgreSQL server is a private instance (initdb + pg_ctl
 in a temporary folder), never the machine's shared cluster.
 """
 
@@ -17,15 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.hardening.chaos import (
+from meet_sandbox.chaos import (
     ALL_GOOGLE_APIS,
     ALL_GOOGLE_KINDS,
     ChaosConfig,
-    ChaosWorld,
-    run_chaos,
-    verify,
+    run_and_verify,
 )
-from tests.hardening.private_postgres import postgres_bin
+from meet_sandbox.private_postgres import postgres_bin
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,12 +32,7 @@ pytestmark = [
 
 
 def test_chaos_run_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
-    world = ChaosWorld(tmp_path, ChaosConfig(meetings=20))
-    try:
-        report = run_chaos(world)
-        violations = verify(world, report)
-    finally:
-        world.close()
+    world, report, violations = run_and_verify(tmp_path, ChaosConfig(meetings=20))
     summary = report.summary()
     print(summary)  # shown with -s or on failure
     # The chaos really happened: every fault kind on every Google API, S3 faults, the

@@ -23,10 +23,10 @@ from sqlalchemy import select
 from meet_core.archive.manifest import STALE_CLAIM
 from meet_core.db.models import ArchiveManifestEntry, AuditEvent
 from meet_sandbox.emulator import EmulatorServer
+from meet_sandbox.pipeline_harness import PipelineHarness, pipeline_environment
 from meet_sandbox.s3 import EmbeddedS3
-from tests.hardening.s3_initiated import InitiatedProxy
+from meet_sandbox.s3.initiated import InitiatedProxy
 from tests.pipeline.conftest import HarnessFactory
-from tests.pipeline.harness import PipelineHarness, pipeline_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 96 * 2**20
@@ -65,20 +65,20 @@ def wait_for_parts(h: PipelineHarness, child: subprocess.Popen[Any], log: Path) 
 def test_sigkill_in_the_middle_of_a_large_transfer_then_the_next_run_completes_it(
     harness_factory: HarnessFactory,
     fresh_database_url: str,
-    pipeline_emulator: EmulatorServer,
-    pipeline_key_file: Path,
-    pipeline_s3: EmbeddedS3,
-    archive_bucket: str,
+    keyed_emulator: EmulatorServer,
+    key_file: Path,
+    s3_server: EmbeddedS3,
+    bucket: str,
     tmp_path: Path,
 ) -> None:
     # UploadPart slowed (for the first run) so that the kill lands with some parts
     # uploaded and most not.
-    s3 = InitiatedProxy(pipeline_s3.endpoint_url, rate=1.0, kinds=["slow"],
+    s3 = InitiatedProxy(s3_server.endpoint_url, rate=1.0, kinds=["slow"],
                         operations={"UploadPart"}, delay_seconds=0.3).start()
     try:
         run_crash_and_recovery(
             harness_factory(s3_endpoint=s3.endpoint_url), s3, fresh_database_url,
-            pipeline_emulator, pipeline_key_file, archive_bucket, tmp_path,
+            keyed_emulator, key_file, bucket, tmp_path,
         )
     finally:
         s3.stop()

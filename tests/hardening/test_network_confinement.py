@@ -55,11 +55,11 @@ def metadata_recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def test_an_s3_client_for_a_loopback_endpoint_asks_no_metadata_service(
-    metadata_recorder: list[str], pipeline_s3: EmbeddedS3
+    metadata_recorder: list[str], s3_server: EmbeddedS3
 ) -> None:
-    client = s3_client(pipeline_s3.endpoint_url)
+    client = s3_client(s3_server.endpoint_url)
     client.list_buckets()
-    ArchiveResource(endpoint_url=pipeline_s3.endpoint_url, bucket="x").get_client().list_buckets()
+    ArchiveResource(endpoint_url=s3_server.endpoint_url, bucket="x").get_client().list_buckets()
     assert not metadata_recorder, (
         "S3 clients for a loopback endpoint asked the EC2 instance metadata service "
         f"(169.254.169.254 in production networks): {metadata_recorder}"

@@ -26,7 +26,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from meet_core.archive import ensure_bucket
 from meet_sandbox.children import free_port
 from meet_sandbox.demo.headless import DEMO_PIPELINE_ENV
 from meet_sandbox.emulator import EmulatorServer, SandboxClient
@@ -96,17 +95,15 @@ def _serve_api(env: dict[str, str], out: Path, people: SandboxClient, key: str) 
             server.wait(60)
 
 
-def test_no_key_secret_or_token_in_any_log(tmp_path: Path) -> None:
+def test_no_key_secret_or_token_in_any_log(tmp_path: Path, s3_server: EmbeddedS3, bucket: str) -> None:
     out = tmp_path / "out"
     out.mkdir()
     webhook_secret = "whsec-" + secrets.token_urlsafe(32)
     with (
         EmulatorServer("127.0.0.1", 0, organizer_domain="example.com") as emulator,
-        EmbeddedS3() as s3,
         Receiver(answer=lambda n: 500 if n <= 2 else 200) as receiver,
     ):
         key_file = emulator.create_service_account(tmp_path / "sa.json")
-        ensure_bucket(s3.client(), "logs-archive", object_lock=True)
         database = tmp_path / "meet.db"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "GOOGLE_"))}
         env.update(DEMO_PIPELINE_ENV)
@@ -117,8 +114,8 @@ def test_no_key_secret_or_token_in_any_log(tmp_path: Path) -> None:
             "MEET_GOOGLE_ENDPOINT": emulator.base_url,
             "GOOGLE_APPLICATION_CREDENTIALS": str(key_file),
             "MEET_GOOGLE_SUBJECT": "organizer@example.com",
-            "MEET_S3_ENDPOINT_URL": s3.endpoint_url,
-            "MEET_S3_BUCKET": "logs-archive",
+            "MEET_S3_ENDPOINT_URL": s3_server.endpoint_url,
+            "MEET_S3_BUCKET": bucket,
             "MEET_WEBHOOK_URL": receiver.url,
             "MEET_WEBHOOK_SECRET": webhook_secret,
             "MEET_WEBHOOK_BACKOFF_SECONDS": "1",

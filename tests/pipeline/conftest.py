@@ -4,7 +4,6 @@ and a :class:`PipelineHarness` that ticks sensors and materializes partitions.""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,63 +11,24 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from meet_core.archive import ensure_bucket
-from meet_core.db.migrate import upgrade
-from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
+from meet_sandbox.emulator import EmulatorServer, SandboxClient
+from meet_sandbox.pipeline_harness import PipelineHarness, make_harness
 from meet_sandbox.s3 import EmbeddedS3
-from tests.pipeline.harness import PipelineHarness, make_harness
-
-
-@pytest.fixture(scope="session")
-def pipeline_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_service_account(tmp_path_factory.mktemp("pipeline-sa") / "sa.json")
-
-
-@pytest.fixture(scope="session")
-def pipeline_emulator(pipeline_key_file: Path) -> Iterator[EmulatorServer]:
-    with EmulatorServer("127.0.0.1", 0, service_accounts=[pipeline_key_file]) as server:
-        yield server
 
 
 @pytest.fixture
-def people(pipeline_emulator: EmulatorServer) -> Iterator[SandboxClient]:
+def people(keyed_emulator: EmulatorServer) -> Iterator[SandboxClient]:
     """The sandbox's control API: plays the people who join, leave and record."""
-    client = SandboxClient(pipeline_emulator.base_url)
+    client = SandboxClient(keyed_emulator.base_url)
     client.reset()
     client.settings(recording_ready_delay_seconds=30.0, transcript_ready_delay_seconds=45.0)
     yield client
     client.clear_faults()
 
 
-@pytest.fixture(scope="session")
-def pipeline_s3() -> Iterator[EmbeddedS3]:
-    with EmbeddedS3() as server:
-        yield server
-
-
 @pytest.fixture
-def pipeline_s3_url(pipeline_s3: EmbeddedS3) -> str:
-    return pipeline_s3.endpoint_url
-
-
-@pytest.fixture
-def unlocked_bucket(pipeline_s3: EmbeddedS3) -> str:
-    name = f"open-{uuid.uuid4().hex[:20]}"
-    ensure_bucket(pipeline_s3.client(), name, object_lock=False)
-    return name
-
-
-@pytest.fixture
-def archive_bucket(pipeline_s3: EmbeddedS3) -> str:
-    name = f"pipe-{uuid.uuid4().hex[:20]}"
-    ensure_bucket(pipeline_s3.client(), name, object_lock=True)
-    return name
-
-
-@pytest.fixture
-def fresh_database_url(empty_database_url: str) -> str:
-    upgrade(empty_database_url)
-    return empty_database_url
+def pipeline_s3_url(s3_server: EmbeddedS3) -> str:
+    return s3_server.endpoint_url
 
 
 @pytest.fixture
@@ -83,17 +43,18 @@ HarnessFactory = Callable[..., PipelineHarness]
 @pytest.fixture
 def harness_factory(
     fresh_database_url: str,
-    pipeline_emulator: EmulatorServer,
-    pipeline_key_file: Path,
+    keyed_emulator: EmulatorServer,
+    key_file: Path,
     people: SandboxClient,
-    pipeline_s3: EmbeddedS3,
-    archive_bucket: str,
+    s3_server: EmbeddedS3,
+    bucket: str,
     dagster_instance: dg.DagsterInstance,
     tmp_path: Path,
 ) -> Iterator[HarnessFactory]:
     """``harness_factory(s3_endpoint=proxy_url, bucket=..., google={...}, env={...})``: the
     pipeline against another S3 endpoint (a fault proxy), bucket or settings."""
     made: list[PipelineHarness] = []
+    default_bucket = bucket  # ``make(bucket=...)`` below names another
 
     def make(
         *,
@@ -105,12 +66,12 @@ def harness_factory(
     ) -> PipelineHarness:
         harness = make_harness(
             database_url=fresh_database_url,
-            emulator_url=pipeline_emulator.base_url,
-            key_file=pipeline_key_file,
+            emulator_url=keyed_emulator.base_url,
+            key_file=key_file,
             people=people,
-            s3_endpoint=s3_endpoint or pipeline_s3.endpoint_url,
-            s3_client=pipeline_s3.client(),
-            bucket=bucket or archive_bucket,
+            s3_endpoint=s3_endpoint or s3_server.endpoint_url,
+            s3_client=s3_server.client(),
+            bucket=bucket or default_bucket,
             instance=dagster_instance,
             home=tmp_path,
             google=google,

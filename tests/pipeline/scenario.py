@@ -33,7 +33,7 @@ from meet_core.db.models import (
     ParticipantSession,
 )
 from meet_core.google.types import parse_time
-from tests.pipeline.harness import ORGANIZER, PipelineHarness, minutes
+from meet_sandbox.pipeline_harness import ORGANIZER, PipelineHarness, minutes
 
 ANN = ("ann@example.com", "Ann Lee")
 CARL = ("carl@partner.org", "Carl Partner")

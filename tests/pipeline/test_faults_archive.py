@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from meet_core.db.models import ArchiveManifestEntry
 from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.pipeline_harness import ARCHIVE_ASSETS, PipelineHarness
 from meet_sandbox.s3.faultproxy import FaultProxy
 from tests.pipeline.conftest import HarnessFactory
-from tests.pipeline.harness import ARCHIVE_ASSETS, PipelineHarness
 from tests.pipeline.scenario import MULTIPART_SIZE
 
 

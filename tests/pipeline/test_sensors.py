@@ -16,8 +16,8 @@ from meet_core.db.models import (
     MeetingStatus,
 )
 from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.pipeline_harness import ORGANIZER, PipelineHarness
 from tests.pipeline.conftest import HarnessFactory
-from tests.pipeline.harness import ORGANIZER, PipelineHarness
 
 CONFERENCE_LIST = "meet.conferenceRecords.list"
 PARTICIPANT_LIST = "meet.conferenceRecords.participants.list"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from tests.pipeline.harness import ARCHIVE_ASSETS, HARVEST_ASSETS, PipelineHarness
+from meet_sandbox.pipeline_harness import ARCHIVE_ASSETS, HARVEST_ASSETS, PipelineHarness
 from tests.pipeline.scenario import (
     Day,
     check_day,

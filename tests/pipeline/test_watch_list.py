@@ -25,8 +25,8 @@ from meet_pipeline.defs.compliance.assets import compliance_ledger
 from meet_pipeline.defs.compliance.resources import ComplianceResource
 from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.pipeline_harness import HARVEST_ASSETS, ORGANIZER, PipelineHarness
 from tests.pipeline.conftest import HarnessFactory
-from tests.pipeline.harness import HARVEST_ASSETS, ORGANIZER, PipelineHarness
 
 CARL = ("carl@partner.org", "Carl Partner")
 LOOK_AFTER_GAP = look_after_gap(timedelta(seconds=SENSOR_INTERVAL_SECONDS))

@@ -47,16 +47,16 @@ from meet_core.google.gateway import GoogleGateway
 from meet_core.google.retry import RetryPolicy
 from meet_core.provisioning import event_id_for
 from meet_sandbox.emulator import EmulatorServer, SandboxClient
-from meet_sandbox.s3 import EmbeddedS3
-from tests.hardening.private_postgres import PrivatePostgres
-from tests.hardening.s3_initiated import InitiatedProxy
-from tests.pipeline.harness import (
+from meet_sandbox.pipeline_harness import (
     LOCK_MODE,
     ORGANIZER,
     RETENTION_DAYS,
     PipelineHarness,
     make_harness,
 )
+from meet_sandbox.private_postgres import PrivatePostgres
+from meet_sandbox.s3 import EmbeddedS3
+from meet_sandbox.s3.initiated import InitiatedProxy
 
 ALL_GOOGLE_KINDS = ["429", "500", "503", "403_rate", "reset", "slow", "truncate"]
 ALL_GOOGLE_APIS = ["calendar", "meet", "drive", "token"]
@@ -575,7 +575,7 @@ def _product_verify(world: ChaosWorld, archived: int) -> list[str]:
         "MEET_OBJECT_LOCK_MODE": LOCK_MODE,
         "AWS_EC2_METADATA_DISABLED": "true",
     })
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - the project's own console script
         [str(Path(sys.executable).with_name("meet-archive")), "audit", "verify", "--all"],
         env=env, capture_output=True, text=True, timeout=600,
     )
@@ -663,3 +663,15 @@ def _check_s3(
         if answer.get("ObjectLockMode") != row.lock_mode or row.retain_until is None:
             bad.append(f"{row.object_key}: lock {answer.get('ObjectLockMode')} vs manifest {row.lock_mode}")
     return bad
+
+
+def run_and_verify(folder: Path, config: ChaosConfig) -> tuple[ChaosWorld, ChaosReport, list[str]]:
+    """A whole chaos run in ``folder``: the world built, played, verified and closed. Returns
+    the closed world (its counters stay readable), the report and every violation found."""
+    world = ChaosWorld(folder, config)
+    try:
+        report = run_chaos(world)
+        violations = verify(world, report)
+    finally:
+        world.close()
+    return world, report, violations

@@ -67,7 +67,7 @@ class PrivatePostgres:
         command = [str(self.bin / args[0]), *args[1:]]
         if self._user:
             command = ["runuser", "-u", self._user, "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)  # noqa: S603 - the PostgreSQL binaries
         if done.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(args[:2])} failed ({done.returncode}): {done.stdout}{done.stderr}"
