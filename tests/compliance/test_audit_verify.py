@@ -315,12 +315,12 @@ def _closed_port_url() -> str:
     ],
 )
 def test_cli_says_a_missing_s3_is_configuration_not_tampering(
-    case: str, expected: str, world: World, db_url: str, s3_server: EmbeddedS3, bucket: str, tmp_path: Path
+    case: str, expected: str, world: World, fresh_database_url: str, s3_server: EmbeddedS3, bucket: str, tmp_path: Path
 ) -> None:
     """The archive is intact; only the way to S3 is wrong: exit 2, one line naming the
     setting, no "problem" that reads like tampering."""
     populate(world)
-    env = cli_env(db_url, s3_server.endpoint_url, bucket, tmp_path)
+    env = cli_env(fresh_database_url, s3_server.endpoint_url, bucket, tmp_path)
     if case == "no endpoint, no credentials":
         env.pop("MEET_S3_ENDPOINT_URL")
         # Never let boto3 reach off-machine addresses (the instance metadata) or a real profile.

@@ -20,12 +20,12 @@ from tests.core.test_cli import run
 
 
 @pytest.fixture
-def judged(world: World, db_url: str, s3_server: EmbeddedS3, bucket: str, tmp_path: Path) -> dict[str, str]:
+def judged(world: World, fresh_database_url: str, s3_server: EmbeddedS3, bucket: str, tmp_path: Path) -> dict[str, str]:
     """The simulated day of test_ledger_day, judged by the real ledger; the CLI's environment."""
     build_day(world)
-    run_day(db_url, s3_server, bucket, NOW)
+    run_day(fresh_database_url, s3_server, bucket, NOW)
     return {
-        "MEET_DATABASE_URL": db_url,
+        "MEET_DATABASE_URL": fresh_database_url,
         "MEET_HOME": str(tmp_path),
         "MEET_S3_ENDPOINT_URL": s3_server.endpoint_url,
         "MEET_S3_BUCKET": bucket,
@@ -102,12 +102,12 @@ def test_garbage_is_refused_with_usage_errors(args: list[str], expected: str, tm
 
 
 def test_report_is_fetched_and_its_sha256_checked(
-    judged: dict[str, str], world: World, db_sessions: sessionmaker[Session], tmp_path: Path
+    judged: dict[str, str], world: World, fresh_sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     missing = run(["report", "--day", DAY], judged)
     assert missing.returncode == 1 and f"no html report stored for {DAY}" in missing.stderr
 
-    with db_sessions() as session:
+    with fresh_sessions() as session:
         data = gather(session, DAY, datetime(2025, 6, 3, 12, tzinfo=UTC))
     published = publish(world.writer, data, prefix="meet")
     out = tmp_path / "report.html"
