@@ -203,6 +203,16 @@ def test_openapi_documents_auth_and_problems(api: Api) -> None:
             )
     create = schema["paths"]["/api/v1/meetings"]["post"]
     assert {"201", "202", "409", "413", "415", "422"} <= set(create["responses"])
+    # Lists: total is opt-in (include_total, a boolean query parameter) and nullable.
+    listing = schema["paths"]["/api/v1/meetings"]["get"]
+    [include_total] = [p for p in listing["parameters"] if p["name"] == "include_total"]
+    assert include_total["in"] == "query" and include_total["required"] is False
+    assert include_total["schema"]["type"] == "boolean" and include_total["schema"]["default"] is False
+    assert "include_total=true" in listing["description"]
+    page = schema["components"]["schemas"]["MeetingPage"]
+    assert "total" in page["required"]
+    assert {"type": "null"} in page["properties"]["total"]["oneOf"]
+    assert {"type": "integer"} in page["properties"]["total"]["oneOf"]
     assert create["requestBody"]["content"]["application/json"]["schema"]
     assert httpx.get(api.base_url + "/schema").status_code == 200
 
