@@ -2,10 +2,10 @@
 
 Runs on every route except health and the OpenAPI documents. A missing, malformed, unknown
 or revoked key is a 401 problem and an ``auth.failed`` audit event (with the key id when
-the token has one, never the secret). A known key is counted against its rate limit, shared by every API process
-(:mod:`meet_api.lib.ratelimit`), in the same short transaction as the key lookup; the
-``RateLimit-*`` headers go on every answer, a 429 when the window is used up, a 503 when the
-count cannot be kept (fail closed).
+the token has one, never the secret). A known key is counted against its rate limit,
+shared by every API process (:mod:`meet_api.lib.ratelimit`), in the same short transaction
+as the key lookup; the ``RateLimit-*`` headers go on every answer, a 429 when the window is
+used up, a 503 when the count cannot be kept (fail closed).
 """
 
 from __future__ import annotations
