@@ -134,7 +134,11 @@ def main(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     configure_logging()
     if "MEET_DATABASE_URL" not in os.environ:
         upgrade(settings.database_url)
+    # Built here even for workers: a configuration error then ends this command (exit 2)
+    # instead of killing every worker at start, which uvicorn's supervisor would restart.
+    app = create_app(settings)
     if workers > 1:
+        app.state.meet.engine.dispose()
         serve_workers(settings, host, port, workers)
         return
-    serve(create_app(settings), host, port)
+    serve(app, host, port)

@@ -106,3 +106,15 @@ def test_api_command_refuses_a_bad_worker_count(tmp_path: Path) -> None:
         assert done.returncode == 2, (bad, done.stderr)
         assert "--workers" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "meet.db").exists()  # nothing migrated, nothing served
+
+
+def test_api_command_with_workers_reports_a_configuration_error_once(tmp_path: Path) -> None:
+    """Checked before any worker starts: one line, exit 2 (not workers dying in a loop)."""
+    env = {**_bare_env(tmp_path), "MEET_API_RATE_LIMIT": "sixty"}
+    done = subprocess.run(
+        [str(SCRIPT), "api", "--sandbox", "--port", str(free_port()), "--workers", "2"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "configuration error: MEET_API_RATE_LIMIT" in done.stderr
+    assert "Started server process" not in done.stderr and "Traceback" not in done.stderr
