@@ -26,7 +26,7 @@ from meet_api.domain.system.controllers import SystemController
 from meet_api.lib.dependencies import dependencies
 from meet_api.lib.metrics import ApiMetrics
 from meet_api.lib.problems import problem_plugin
-from meet_api.lib.ratelimit import FixedWindowLimiter
+from meet_api.lib.ratelimit import SharedWindowLimiter
 from meet_api.lib.requests import observe_request
 from meet_api.lib.state import AppState
 from meet_core.db import make_engine, make_session_factory
@@ -96,6 +96,15 @@ def _docs_assets() -> Any:
     )
 
 
+def create_app_from_env() -> Litestar:
+    """The app of one worker process of ``meet-archive api --workers N`` (uvicorn's
+    ``factory=True``): settings from the environment, this process's logging configured."""
+    from meet_api.lib.logging import configure_logging
+
+    configure_logging()
+    return create_app(get_settings())
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -114,7 +123,7 @@ def create_app(
         sessions=make_session_factory(engine),
         gateway=gateway,
         metrics=ApiMetrics(gateway.calls.snapshot),
-        limiter=FixedWindowLimiter(config.rate_limit_per_minute, config.rate_limit_window_seconds),
+        limiter=SharedWindowLimiter(config.rate_limit_per_minute, config.rate_limit_window_seconds),
         google_threads=anyio.CapacityLimiter(config.provisioning_threads),
     )
 

@@ -98,13 +98,47 @@ def require_google(settings: Settings) -> None:
         )
 
 
-def main(settings: Settings, host: str, port: int) -> None:
+APP_FACTORY = "meet_api.app:create_app_from_env"
+
+
+def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """``workers`` processes on one socket (uvicorn's supervisor restarts one that dies).
+    Each builds its own app from the environment (:data:`APP_FACTORY`), so what this process
+    resolved (an embedded emulator's endpoint and account) is handed down through it."""
+    if settings.google_endpoint:
+        os.environ["MEET_GOOGLE_ENDPOINT"] = settings.google_endpoint
+    if settings.google_credentials_file:
+        os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(settings.google_credentials_file)
+    os.environ.setdefault("MEET_DATABASE_URL", settings.database_url)
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def main(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """``meet-archive api``: the embedded SQLite default is migrated; a configured database is
-    never migrated behind the operator's back."""
+    never migrated behind the operator's back. ``workers`` > 1: that many processes, which
+    share the rate limit through the database (meet_api.lib.ratelimit)."""
     from meet_api.app import create_app
 
     require_google(settings)
     configure_logging()
     if "MEET_DATABASE_URL" not in os.environ:
         upgrade(settings.database_url)
-    serve(create_app(settings), host, port)
+    # Built here even for workers: a configuration error then ends this command (exit 2)
+    # instead of killing every worker at start, which uvicorn's supervisor would restart.
+    app = create_app(settings)
+    if workers > 1:
+        app.state.meet.engine.dispose()
+        serve_workers(settings, host, port, workers)
+        return
+    serve(app, host, port)

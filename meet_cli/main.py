@@ -256,6 +256,13 @@ def _positive(raw: str) -> int:
     return value
 
 
+def _workers(raw: str) -> int:
+    value = _positive(raw)
+    if value > 64:
+        raise argparse.ArgumentTypeError(f"expected at most 64 workers, got {value}")
+    return value
+
+
 SANDBOX_MISSING = "the sandbox is not installed: pip install 'meet-archive[sandbox]'"
 
 
@@ -282,7 +289,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.sandbox:
         try:
-            serve_api(settings, args.host, args.port)
+            serve_api(settings, args.host, args.port, args.workers)
         except GoogleNotConfigured as exc:
             print(f"meet-archive: configuration error: {exc}", file=sys.stderr)
             return 2
@@ -292,7 +299,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
 
     configure_logging(also=("meet_sandbox",))  # the emulator's start is logged like the rest
     with embedded_google(settings) as ready:
-        serve_api(ready, args.host, args.port)
+        serve_api(ready, args.host, args.port, args.workers)
     return 0
 
 
@@ -380,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     api = commands.add_parser("api", help="serve the REST API (uvicorn)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=_workers, default=1,
+                     help="server processes on the one port (default 1); they share the rate limit")
     api.add_argument("--sandbox", action="store_true",
                      help="with no Google configured, start the emulator in this process (development only)")
     api.set_defaults(handler=_api)

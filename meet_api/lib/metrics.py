@@ -111,6 +111,10 @@ class ApiMetrics:
         self.rate_limited = Counter(
             "meet_api_rate_limited_total", "Requests refused by the per-key rate limit."
         )
+        self.rate_limit_unavailable = Counter(
+            "meet_api_rate_limit_unavailable_total",
+            "Requests refused (503) because the shared rate-limit count could not be kept.",
+        )
         self.google_errors = Counter(
             "meet_api_google_errors_total", "Failed Google calls by method and error kind."
         )
@@ -126,6 +130,7 @@ class ApiMetrics:
             self.latency,
             self.auth_failures,
             self.rate_limited,
+            self.rate_limit_unavailable,
             self.google_errors,
             self.provisioning,
         ):

@@ -1,17 +1,66 @@
-"""Per-key fixed-window rate limit with the IETF ``RateLimit-*`` headers.
+"""Per-key fixed-window rate limit shared by every API process, with the IETF ``RateLimit-*``
+headers.
 
-Kept in process memory: exact for one server process (the default ``meet-archive api``).
-With several workers each enforces the limit on its own share of the traffic; put a shared
-limiter in front (gateway, Redis) if XOMA is ever served by many processes.
+The count lives in the app database (table ``api_rate_windows``, one row per key), so it is
+exact whichever process or replica answers: N requests per key per window, in total. Each
+request costs one statement, an atomic upsert that opens, resets or counts the key's window
+and returns the new count::
+
+    INSERT ... VALUES (:key_id, <database now>, 1)
+    ON CONFLICT (key_id) DO UPDATE SET count = <1 if the window is over, else count + 1>,
+                                       window_start = <now if the window is over, else as is>
+    RETURNING count, window_start
+
+PostgreSQL serialises concurrent upserts of one key on its row (the update re-reads the
+latest committed row) and SQLite on its write lock (``BEGIN IMMEDIATE``, one file shared by
+the processes of one machine), so no two requests can read the same count. The clock is the
+database's, so replicas with skewed clocks still agree on when a window ends. A key's window
+opens with its first request (not on clock minutes), so a burst cannot straddle two windows
+for twice the limit. Refused requests are counted too (``Remaining`` stays 0); they do not
+extend the window. The statement runs in the authentication's own short transaction
+(:mod:`meet_api.domain.auth.middleware`), after the key lookup and just before its commit,
+never in a request's transaction; on PostgreSQL the table is UNLOGGED, so that commit waits
+for no disk flush.
+
+When the statement fails (database down, table missing) the request is refused with 503 and
+``Retry-After`` (fail closed), as every other database outage is: an unmetered API would let
+one client starve the others exactly when the database is struggling. See docs/api.md.
+
+Why not Litestar's ``RateLimitConfig`` (``litestar.middleware.rate_limit``)? It can key by
+API key (``identifier_for_request``, if it runs after authentication), but its middleware
+reads a key's history from the store, appends to it in Python and writes it back
+(``store.get`` then ``store.set``): two processes that read the same history both write it
+back with one request each, so counts are lost and a client gets more than N. Exactness
+needs an atomic increment in the store, which Litestar's ``Store`` interface does not have,
+and its shared stores are Redis and Valkey: a new component the product must run without.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy import Connection, TextClause, text
+
+# The database's clock in milliseconds since the epoch, per dialect.
+_NOW_MS = {
+    "postgresql": "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+}
+_UPSERT = """
+INSERT INTO api_rate_windows (key_id, window_start, count) VALUES (:key_id, {now}, 1)
+ON CONFLICT (key_id) DO UPDATE SET
+  count = CASE WHEN api_rate_windows.window_start > excluded.window_start - :window_ms
+               THEN api_rate_windows.count + 1 ELSE 1 END,
+  window_start = CASE WHEN api_rate_windows.window_start > excluded.window_start - :window_ms
+                      THEN api_rate_windows.window_start ELSE excluded.window_start END
+RETURNING count, window_start
+"""
+
+
+class RateLimitUnavailable(RuntimeError):
+    """The shared count could not be read or written: the request is refused (fail closed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,33 +83,38 @@ class Decision:
         return headers
 
 
-class FixedWindowLimiter:
-    """``limit`` requests per ``window_seconds`` per key; a key's window opens with its first
-    request (so a burst cannot straddle two clock-aligned windows for twice the limit)."""
+def decide(count: int, window_start_ms: int, now_ms: float, limit: int, window_seconds: int) -> Decision:
+    """The answer for the ``count``-th request of a window opened at ``window_start_ms``."""
+    ends = window_start_ms / 1000 + window_seconds
+    reset = min(window_seconds, max(1, math.ceil(ends - now_ms / 1000)))
+    return Decision(count <= limit, limit, max(0, limit - count), reset, window_seconds)
 
-    def __init__(
-        self, limit: int, window_seconds: int = 60, clock: Callable[[], float] = time.time
-    ) -> None:
+
+class SharedWindowLimiter:
+    """``limit`` requests per ``window_seconds`` per key, counted in the app database."""
+
+    def __init__(self, limit: int, window_seconds: int = 60) -> None:
         if limit < 1 or window_seconds < 1:
             raise ValueError("rate limit and window must be positive")
         self.limit, self.window = limit, window_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._counts: dict[str, tuple[float, int]] = {}  # key -> (window opened at, count)
+        self._statements: dict[str, TextClause] = {}
 
-    def hit(self, key: str) -> Decision:
-        now = self._clock()
-        with self._lock:
-            opened, count = self._counts.get(key, (now, 0))
-            if now - opened >= self.window:
-                opened, count = now, 0
-                if len(self._counts) > 10_000:  # forget the windows of idle keys
-                    self._counts = {
-                        k: v for k, v in self._counts.items() if now - v[0] < self.window
-                    }
-            allowed = count < self.limit
-            if allowed:
-                count += 1
-            self._counts[key] = (opened, count)
-        reset = max(1, math.ceil(opened + self.window - now))
-        return Decision(allowed, self.limit, max(0, self.limit - count), reset, self.window)
+    def _statement(self, dialect: str) -> TextClause:
+        statement = self._statements.get(dialect)
+        if statement is None:
+            if dialect not in _NOW_MS:
+                raise ValueError(f"no rate-limit statement for {dialect!r}")
+            statement = self._statements[dialect] = text(_UPSERT.format(now=_NOW_MS[dialect]))
+        return statement
+
+    def hit(self, conn: Connection, key_id: str) -> Decision:
+        """Count one request of ``key_id`` in ``conn``'s transaction (the caller commits);
+        :class:`RateLimitUnavailable` when the database cannot."""
+        try:
+            count, window_start = conn.execute(
+                self._statement(conn.dialect.name),
+                {"key_id": key_id, "window_ms": self.window * 1000},
+            ).one()
+        except Exception as exc:  # any failure of the store: refuse, as documented
+            raise RateLimitUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        return decide(count, window_start, time.time() * 1000, self.limit, self.window)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from meet_api.config import ApiConfig
 from meet_api.lib.metrics import ApiMetrics
-from meet_api.lib.ratelimit import FixedWindowLimiter
+from meet_api.lib.ratelimit import SharedWindowLimiter
 from meet_core.google.gateway import GoogleGateway
 from meet_core.settings import Settings
 
@@ -24,7 +24,7 @@ class AppState:
     sessions: sessionmaker[Session]
     gateway: GoogleGateway
     metrics: ApiMetrics
-    limiter: FixedWindowLimiter
+    limiter: SharedWindowLimiter
     # Caps the threads that provision (and so wait on Google) at the same time.
     google_threads: anyio.CapacityLimiter
 

@@ -89,6 +89,18 @@ class ApiKey(Base):
     client: Mapped[ApiClient] = relationship(lazy="joined")
 
 
+class ApiRateWindow(Base):
+    """One row per API key: its current rate-limit window (start in database milliseconds
+    since the epoch) and the requests counted in it, shared by every API process
+    (meet_api.lib.ratelimit). Unlogged on PostgreSQL: a crash may reset windows, nothing more."""
+
+    __tablename__ = "api_rate_windows"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class Meeting(Base):
     __tablename__ = "meetings"
     __table_args__ = (

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_api.app import create_app
 from meet_api.config import ApiConfig
 from meet_api.server import BackgroundServer
 from meet_core.apikeys import LAST_USED_RESOLUTION, revoke_key
+from meet_core.db import make_engine, make_session_factory
+from meet_core.db.migrate import upgrade
 from meet_core.db.models import ApiKey, AuditEvent
 from meet_core.db.types import utcnow
-from tests.api.conftest import Api, Keys, assert_problem, insert_pending, make_keys, meeting_body
+from tests.api.conftest import (
+    Api,
+    Keys,
+    api_settings,
+    assert_problem,
+    insert_pending,
+    make_keys,
+    meeting_body,
+    row_counts,
+)
 
 PROTECTED = "/api/v1/meetings"
 
@@ -218,3 +231,68 @@ def test_rate_limit_headers_and_429(api: Api, keys: Keys, api_gateway: Any) -> N
         ) as admin:
             ok = admin.get(PROTECTED)
             assert ok.status_code == 200 and ok.headers["ratelimit-remaining"] == "2"
+
+
+def test_rate_limit_is_shared_by_two_apps_on_one_database(
+    api: Api, keys: Keys, api_gateway: Any
+) -> None:
+    """Two apps (own engines and pools, as two processes have) count one key together; a
+    key's window opens with its first request and a new one starts once it is over."""
+    config = ApiConfig(rate_limit_per_minute=5, rate_limit_window_seconds=4)
+    auth = {"Authorization": f"Bearer {keys.service}"}
+    with (
+        BackgroundServer(create_app(api.settings, gateway=api_gateway, config=config)) as one,
+        BackgroundServer(create_app(api.settings, gateway=api_gateway, config=config)) as two,
+        httpx.Client(headers=auth, timeout=30) as client,
+    ):
+        servers = [one.base_url, two.base_url]
+        answers = [client.get(servers[i % 2] + PROTECTED) for i in range(9)]
+        assert [a.status_code for a in answers] == [200] * 5 + [429] * 4
+        assert [a.headers["ratelimit-remaining"] for a in answers[:5]] == ["4", "3", "2", "1", "0"]
+        assert {a.headers["ratelimit-policy"] for a in answers} == {"5;w=4"}
+        assert all(1 <= int(a.headers["retry-after"]) <= 4 for a in answers[5:])
+        time.sleep(int(answers[-1].headers["retry-after"]) + 0.2)
+        again = client.get(two.base_url + PROTECTED)
+        assert again.status_code == 200 and again.headers["ratelimit-remaining"] == "4"
+
+
+@pytest.fixture
+def own_url(empty_database_url: str) -> str:
+    upgrade(empty_database_url)
+    return empty_database_url
+
+
+def test_rate_limit_store_down_fails_closed(
+    own_url: str, google_env: dict[str, str], api_gateway: Any, tmp_path: Path
+) -> None:
+    """The count cannot be kept (here: its table is gone): 503 with Retry-After, as for any
+    database outage, and the key lookup's transaction is rolled back with it."""
+    engine = make_engine(own_url)
+    try:
+        sessions = make_session_factory(engine)
+        keys = make_keys(sessions)
+        settings = api_settings(google_env, own_url, tmp_path, "http://127.0.0.1:9")
+        app = create_app(settings, gateway=api_gateway, config=ApiConfig(rate_limit_per_minute=10))
+        with BackgroundServer(app) as server, httpx.Client(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {keys.service}"}
+        ) as client:
+            assert client.get(PROTECTED).headers["ratelimit-remaining"] == "9"
+            with engine.begin() as conn:
+                conn.execute(update(ApiKey).values(last_used_at=None))
+                conn.execute(text("DROP TABLE api_rate_windows"))
+            before = row_counts(sessions)
+            refused = client.get(PROTECTED)
+            problem = assert_problem(refused, 503)
+            assert problem["type"].endswith("rate-limit-unavailable")
+            assert refused.headers["retry-after"] == "5" and "ratelimit-limit" not in refused.headers
+            posted = client.post("/api/v1/meetings", json=meeting_body(),
+                                 headers={"Idempotency-Key": "store-down-1"})
+            assert_problem(posted, 503)
+            assert row_counts(sessions) == before  # nothing written, not even last_used_at
+            with sessions() as session:
+                assert session.scalars(select(ApiKey.last_used_at)).all() == [None, None, None]
+            metrics = httpx.get(server.base_url + "/metrics",
+                                headers={"Authorization": f"Bearer {keys.admin}"})
+            assert metrics.status_code == 503  # the admin is refused the same way
+    finally:
+        engine.dispose()

@@ -61,3 +61,60 @@ def test_api_command_with_sandbox_serves_with_embedded_defaults(tmp_path: Path) 
     assert b"Application shutdown complete" in stderr
     assert b'"logger": "meet_sandbox.google"' in stderr and b"embedded emulator" in stderr
     assert (tmp_path / "meet.db").exists()
+
+
+def test_api_command_with_workers_shares_the_rate_limit_on_embedded_sqlite(tmp_path: Path) -> None:
+    """`--sandbox --workers 2`: the emulator started by the parent is handed down to both
+    workers, which count one key together in the one SQLite file (limit 3: 3 of 8 served)."""
+    port = free_port()
+    env = {**_bare_env(tmp_path), "MEET_API_RATE_LIMIT": "3"}
+    server = subprocess.Popen(
+        [str(SCRIPT), "api", "--sandbox", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(1200):
+            try:
+                if httpx.get(f"{base}/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None
+            time.sleep(0.1)
+        made = subprocess.run([str(SCRIPT), "api-key", "create", "--name", "xoma", "--role", "service"],
+                              env=env, capture_output=True, text=True, timeout=60, check=True)
+        auth = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
+        statuses = []
+        for _ in range(8):  # a new connection each, accepted by whichever worker
+            with httpx.Client(headers=auth, timeout=30) as client:
+                statuses.append(client.get(f"{base}/api/v1/meetings").status_code)
+        assert sorted(statuses) == [200] * 3 + [429] * 5 and statuses[:3] == [200] * 3
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    assert stderr.count(b"Started server process") == 2, stderr[-2000:]
+    assert stderr.count(b"Application startup complete") == 2
+
+
+def test_api_command_refuses_a_bad_worker_count(tmp_path: Path) -> None:
+    for bad in ("0", "-1", "two", "65", ""):
+        done = subprocess.run([str(SCRIPT), "api", "--workers", bad, "--port", str(free_port())],
+                              env=_bare_env(tmp_path), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, (bad, done.stderr)
+        assert "--workers" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "meet.db").exists()  # nothing migrated, nothing served
+
+
+def test_api_command_with_workers_reports_a_configuration_error_once(tmp_path: Path) -> None:
+    """Checked before any worker starts: one line, exit 2 (not workers dying in a loop)."""
+    env = {**_bare_env(tmp_path), "MEET_API_RATE_LIMIT": "sixty"}
+    done = subprocess.run(
+        [str(SCRIPT), "api", "--sandbox", "--port", str(free_port()), "--workers", "2"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "configuration error: MEET_API_RATE_LIMIT" in done.stderr
+    assert "Started server process" not in done.stderr and "Traceback" not in done.stderr

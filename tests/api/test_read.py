@@ -66,7 +66,37 @@ def test_list_is_ordered_by_start_then_id_and_scoped_to_the_client(
     page = xoma.get("/api/v1/meetings").json()
     same_start = sorted([seeded[2], seeded[3]])
     assert _ids(page) == [seeded[1], *same_start, seeded[0], seeded[4]]
-    assert page["total"] == 5 and page["next_cursor"] is None and page["limit"] == 50
+    # No count unless asked for (include_total): the field is there, null.
+    assert page["total"] is None and page["next_cursor"] is None and page["limit"] == 50
+    counted = xoma.get("/api/v1/meetings", params={"include_total": "true"}).json()
+    assert _ids(counted) == _ids(page) and counted["total"] == 5
+
+
+@pytest.mark.parametrize("value", ["false", "0", "FALSE"])
+def test_list_total_is_null_unless_asked_for(
+    seeded: list[str], xoma: httpx.Client, value: str
+) -> None:
+    page = xoma.get("/api/v1/meetings", params={"include_total": value}).json()
+    assert "total" in page and page["total"] is None and len(page["items"]) == 5
+
+
+def test_list_total_of_an_empty_page(seeded: list[str], xoma: httpx.Client) -> None:
+    params = {"include_total": "true", "status": "in_progress"}
+    assert xoma.get("/api/v1/meetings", params=params).json() == {
+        "items": [], "total": 0, "limit": 50, "next_cursor": None
+    }
+    assert xoma.get("/api/v1/meetings", params={"status": "in_progress"}).json()["total"] is None
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "", "2", "true,false", "nul\u0000l", "é"])
+def test_list_include_total_garbage_is_a_400_naming_it(
+    seeded: list[str], xoma: httpx.Client, value: str
+) -> None:
+    problem = assert_problem(
+        xoma.get("/api/v1/meetings", params={"include_total": value}), 400
+    )
+    assert "include_total" in problem["detail"]
+    assert [e["field"] for e in problem["errors"]] == ["include_total"]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +118,7 @@ def test_list_is_ordered_by_start_then_id_and_scoped_to_the_client(
 def test_list_filters(
     seeded: list[str], xoma: httpx.Client, params: dict[str, str], expected: list[int]
 ) -> None:
-    page = xoma.get("/api/v1/meetings", params=params).json()
+    page = xoma.get("/api/v1/meetings", params={**params, "include_total": "true"}).json()
     got = _ids(page)
     # The two meetings at BASE+1h are ordered by id; compare as positions in the seed.
     assert sorted(got) == sorted(seeded[i] for i in expected)
@@ -97,7 +127,8 @@ def test_list_filters(
 
 def test_list_filter_by_external_id(api: Api, keys: Keys, xoma: httpx.Client) -> None:
     meeting_id = insert_pending(api.sessions, keys.client_id, external_id="XOMA-4711")
-    page = xoma.get("/api/v1/meetings", params={"external_id": "XOMA-4711"}).json()
+    params = {"external_id": "XOMA-4711", "include_total": "true"}
+    page = xoma.get("/api/v1/meetings", params=params).json()
     assert _ids(page) == [meeting_id] and page["total"] == 1
 
 
@@ -105,9 +136,11 @@ def test_cursor_pagination_walks_every_meeting_once(seeded: list[str], xoma: htt
     everything = _ids(xoma.get("/api/v1/meetings").json())
     walked, cursor, pages = [], None, 0
     while True:
-        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        counted = pages % 2 == 0  # the total is per page: asked for on some pages only
+        params = {"limit": "2", "include_total": str(counted).lower(),
+                  **({"cursor": cursor} if cursor else {})}
         page = xoma.get("/api/v1/meetings", params=params).json()
-        assert page["total"] == 5 and len(page["items"]) <= 2
+        assert page["total"] == (5 if counted else None) and len(page["items"]) <= 2
         walked += _ids(page)
         pages += 1
         cursor = page["next_cursor"]

@@ -14,7 +14,7 @@ import pytest
 
 from meet_api.app import create_app
 from meet_api.lib.logging import JsonFormatter, redact
-from meet_api.lib.ratelimit import FixedWindowLimiter
+from meet_api.lib.ratelimit import decide
 from meet_api.server import BackgroundServer
 from meet_core.google.gateway import GoogleGateway
 from tests.api.conftest import Api, Keys, api_settings, assert_problem, meeting_body
@@ -145,20 +145,25 @@ def test_redaction_of_key_shaped_strings() -> None:
     assert redact("ya29.a0AfH6SMB-secret") == "[redacted]"
 
 
-def test_fixed_window_limiter_unit() -> None:
-    now = [1000.0]
-    limiter = FixedWindowLimiter(2, 60, clock=lambda: now[0])
-    assert [limiter.hit("k").allowed for _ in range(3)] == [True, True, False]
-    assert limiter.hit("other").remaining == 1
-    now[0] += 59
-    refused = limiter.hit("k")
-    assert (
-        not refused.allowed
-        and refused.reset_seconds == 1
-        and refused.headers()["Retry-After"] == "1"
-    )
-    now[0] += 1
-    assert limiter.hit("k").allowed
+def test_rate_limit_decision_unit() -> None:
+    """The answer for the n-th request of a window (the count itself is the database's)."""
+    opened = 1_000_000_000_000  # ms
+    first = decide(1, opened, opened, limit=2, window_seconds=60)
+    assert first.allowed and first.remaining == 1 and first.reset_seconds == 60
+    assert "Retry-After" not in first.headers()
+    assert decide(2, opened, opened + 30_000, 2, 60).remaining == 0
+    refused = decide(3, opened, opened + 59_000, 2, 60)
+    assert not refused.allowed and refused.remaining == 0 and refused.reset_seconds == 1
+    assert refused.headers() == {
+        "RateLimit-Limit": "2",
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": "1",
+        "RateLimit-Policy": "2;w=60",
+        "Retry-After": "1",
+    }
+    # This process's clock a little behind or ahead of the database's: within 1..window.
+    assert decide(1, opened, opened - 5_000, 2, 60).reset_seconds == 60
+    assert decide(3, opened, opened + 61_000, 2, 60).reset_seconds == 1
 
 
 def test_openapi_documents_auth_and_problems(api: Api) -> None:
@@ -198,6 +203,16 @@ def test_openapi_documents_auth_and_problems(api: Api) -> None:
             )
     create = schema["paths"]["/api/v1/meetings"]["post"]
     assert {"201", "202", "409", "413", "415", "422"} <= set(create["responses"])
+    # Lists: total is opt-in (include_total, a boolean query parameter) and nullable.
+    listing = schema["paths"]["/api/v1/meetings"]["get"]
+    [include_total] = [p for p in listing["parameters"] if p["name"] == "include_total"]
+    assert include_total["in"] == "query" and include_total["required"] is False
+    assert include_total["schema"]["type"] == "boolean" and include_total["schema"]["default"] is False
+    assert "include_total=true" in listing["description"]
+    page = schema["components"]["schemas"]["MeetingPage"]
+    assert "total" in page["required"]
+    assert {"type": "null"} in page["properties"]["total"]["oneOf"]
+    assert {"type": "integer"} in page["properties"]["total"]["oneOf"]
     assert create["requestBody"]["content"]["application/json"]["schema"]
     assert httpx.get(api.base_url + "/schema").status_code == 200
 

@@ -25,7 +25,7 @@ def _compose() -> dict:
 def test_compose_services_and_files_exist() -> None:
     compose = _compose()
     services = compose["services"]
-    assert {"postgres", "minio", "minio-init", "migrate", "api", "pipeline",
+    assert {"postgres", "minio", "minio-init", "migrate", "api-1", "api-2", "pipeline",
             "dagster-webserver", "dagster-daemon", "proxy"} <= set(services)
     for service in services.values():
         for volume in service.get("volumes", []):
@@ -79,6 +79,36 @@ def test_dockerfile_copies_only_existing_paths_and_runs_unprivileged() -> None:
     assert re.search(r"^USER meet$", dockerfile, re.M)
     assert "HEALTHCHECK" in dockerfile
     assert dockerfile.count("FROM ") >= 2
+
+
+def _api_services() -> dict[str, dict]:
+    return {name: service for name, service in _compose()["services"].items()
+            if service.get("command", [None, None])[:2] == ["meet-archive", "api"]}
+
+
+def test_two_api_replicas_behind_caddy() -> None:
+    """compose runs the API twice, alike; Caddy balances over exactly those replicas, on the
+    port they listen on, and checks their readiness."""
+    services = _api_services()
+    assert sorted(services) == ["api-1", "api-2"]
+    one, two = services["api-1"], services["api-2"]
+    assert one == two  # the same image, command, environment and dependencies
+    command = one["command"]
+    port = command[command.index("--port") + 1]
+    assert one["expose"] == [port] and command[command.index("--host") + 1] == "0.0.0.0"
+    assert one["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "/health/ready" in " ".join(one["healthcheck"]["test"])
+    # The replicas share the one database: the rate limit and idempotency are in it.
+    assert one["environment"]["MEET_DATABASE_URL"].startswith("postgresql+psycopg://")
+    proxy = _compose()["services"]["proxy"]
+    assert set(services) <= set(proxy["depends_on"])
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    upstreams = re.findall(r"^\s*reverse_proxy (api[^{\n]*?)\s*\{?$", caddyfile, re.M)
+    assert len(upstreams) == 1
+    assert sorted(upstreams[0].split()) == [f"{name}:{port}" for name in sorted(services)]
+    assert re.search(r"^\s*health_uri /health/ready$", caddyfile, re.M)
+    for name in re.findall(r"reverse_proxy ([\w-]+):\d+", caddyfile):
+        assert name in _compose()["services"], f"Caddy proxies to unknown service {name}"
 
 
 @pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed")

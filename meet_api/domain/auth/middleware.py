@@ -2,8 +2,10 @@
 
 Runs on every route except health and the OpenAPI documents. A missing, malformed, unknown
 or revoked key is a 401 problem and an ``auth.failed`` audit event (with the key id when
-the token has one, never the secret). A known key is counted against its rate limit; the
-``RateLimit-*`` headers go on every answer, a 429 when the window is used up.
+the token has one, never the secret). A known key is counted against its rate limit,
+shared by every API process (:mod:`meet_api.lib.ratelimit`), in the same short transaction
+as the key lookup; the ``RateLimit-*`` headers go on every answer, a 429 when the window is
+used up, a 503 when the count cannot be kept (fail closed).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from meet_api.domain.auth.principal import Principal
 from meet_api.lib.context import current_request_id
 from meet_api.lib.problems import ApiProblem
+from meet_api.lib.ratelimit import Decision, RateLimitUnavailable
 from meet_api.lib.state import AppState, app_state
 from meet_core.apikeys import KEY_PATTERN, authenticate
 from meet_core.audit import append_event
@@ -35,18 +38,22 @@ def _bearer_token(scope: Scope) -> str | None:
     return None
 
 
-def _lookup(state: AppState, token: str) -> Principal | None:
-    with state.engine.begin() as conn:  # commits last_used_at when it was due
+def _lookup(state: AppState, token: str) -> tuple[Principal, Decision] | None:
+    """The key's principal and its rate-limit decision, in one short transaction: the
+    count's row is locked (PostgreSQL) from the upsert to this commit only."""
+    with state.engine.begin() as conn:  # commits last_used_at when due, and the count
         key = authenticate(conn, token)
-    if key is None:
-        return None
-    return Principal(
+        if key is None:
+            return None
+        decision = state.limiter.hit(conn, key.key_id)
+    principal = Principal(
         key_id=key.key_id,
         key_name=key.name,
         role=Role(key.role),
         client_id=key.client_id,
         client_name=key.client_name,
     )
+    return principal, decision
 
 
 def _audit_failure(state: AppState, scope: Scope, reason: str, key_id: str | None) -> None:
@@ -82,12 +89,21 @@ class ApiKeyAuthMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = app_state(scope["app"])
         token = _bearer_token(scope)
-        principal = await anyio.to_thread.run_sync(_lookup, state, token) if token else None
-        if principal is None:
+        try:
+            found = await anyio.to_thread.run_sync(_lookup, state, token) if token else None
+        except RateLimitUnavailable as exc:
+            state.metrics.rate_limit_unavailable.inc()
+            raise ApiProblem(
+                503,
+                "the rate limit cannot be checked right now; retry later",
+                slug="rate-limit-unavailable",
+                headers={"Retry-After": "5"},
+            ) from exc
+        if found is None:
             await self._refuse(state, scope, token)
-        assert principal is not None
+        assert found is not None
+        principal, decision = found
         scope["user"], scope["auth"] = principal, principal.key_id
-        decision = state.limiter.hit(principal.key_id)
         if not decision.allowed:
             state.metrics.rate_limited.inc()
             raise ApiProblem(

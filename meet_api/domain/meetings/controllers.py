@@ -75,7 +75,8 @@ S3 URI, object version, SHA-256, size and Object Lock retention of every archive
 """)
 LIST_DOC = _doc("""
 Ordered by (start_time, id). Service keys see their own client's meetings only. Follow
-`next_cursor` for the next page; `total` counts all matches. Roles: all.
+`next_cursor` for the next page until it is null. `total` is null unless `include_total=true`,
+which counts every match (slower on broad filters). Roles: all.
 """)
 DETAIL_DOC = _doc("""
 The `ETag` is the meeting's version (use it in `If-Match` to update). Roles: all.
@@ -293,6 +294,10 @@ class MeetingController(Controller):
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="Page size (max 200)")] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        include_total: Annotated[
+            bool,
+            QueryParameter(description="true: `total` counts every match; false (default): null"),
+        ] = False,
     ) -> MeetingPage:
         where = queries.MeetingFilter(
             status=status,
@@ -308,6 +313,7 @@ class MeetingController(Controller):
             where,
             limit=min(limit, app_state.config.max_page_size),
             cursor=cursor,
+            include_total=include_total,
         )
 
     @get(

@@ -189,14 +189,16 @@ _PAGE_PARTICIPANTS = (
 
 @functools.cache
 def _list_statements(
-    filters: tuple[str, ...], after: bool
+    filters: tuple[str, ...], after: bool, with_total: bool
 ) -> tuple[Select[*tuple[Any, ...]], Select[int]]:
-    """(page with the total, total alone) for one combination of filters."""
+    """(page, total alone) for one combination of filters; with ``with_total`` the page's
+    rows carry the total too."""
     conditions = [_FILTERS[name] for name in filters]
     count = select(func.count()).select_from(Meeting).where(*conditions)
+    # The total rides along with the page (evaluated once by the database).
+    columns = (*_MEETING_COLUMNS, count.scalar_subquery().label("total")) if with_total else _MEETING_COLUMNS
     page = (
-        # The total rides along with the page (evaluated once by the database).
-        select(*_MEETING_COLUMNS, count.scalar_subquery().label("total"))
+        select(*columns)
         .where(*conditions, *([_FILTERS["after"]] if after else []))
         .order_by(Meeting.start_time, Meeting.id)
         .limit(bindparam("limit"))
@@ -205,9 +207,16 @@ def _list_statements(
 
 
 def list_meetings(
-    state: AppState, principal: Principal, where: MeetingFilter, *, limit: int, cursor: str | None
+    state: AppState,
+    principal: Principal,
+    where: MeetingFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    include_total: bool = False,
 ) -> MeetingPage:
-    """Ordered by (start_time, id); ``total`` counts every match, not just this page."""
+    """Ordered by (start_time, id). ``total`` counts every match, not just this page, and only
+    with ``include_total`` (counting is what made broad lists slow); otherwise it is None."""
     params: dict[str, Any] = {
         "client_id": None if principal.sees_all_clients else principal.client_id,
         "status": where.status,
@@ -220,11 +229,13 @@ def list_meetings(
     params = {name: params[name] for name in filters}
     if cursor:
         params["after_start"], params["after_id"] = decode_cursor(cursor)
-    page_statement, count = _list_statements(filters, bool(cursor))
+    page_statement, count = _list_statements(filters, bool(cursor), include_total)
+    total: int | None = None
     with state.engine.connect() as conn:
         rows = conn.execute(page_statement, {**params, "limit": limit + 1}).all()
-        # An empty page (past the end, or nothing matches) has no row to carry the total.
-        total = rows[0].total if rows else conn.scalar(count, params) or 0
+        if include_total:
+            # An empty page (past the end, or nothing matches) has no row to carry the total.
+            total = rows[0].total if rows else conn.scalar(count, params) or 0
         page: list[Any] = [_MeetingRow._make(row[:_M]) for row in rows[:limit]]
         invited: dict[str, list[ParticipantOut]] = {m.id: [] for m in page}
         if page:

@@ -182,7 +182,8 @@ class MeetingDetail(MeetingOut, kw_only=True):
 
 class MeetingPage(Struct, kw_only=True):
     items: list[MeetingOut]
-    total: int
+    # Every match, only with include_total=true; null otherwise (contract change, docs/api.md).
+    total: int | None
     limit: int
     next_cursor: str | None
 
