@@ -109,7 +109,7 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
                 s3_configured=settings.s3_endpoint_url is not None,
             )
         except S3Unavailable as exc:
-            print(f"meet-archive: configuration error: {exc}", file=sys.stderr)
+            print(f"meet-archive: {exc}", file=sys.stderr)
             return 2
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
@@ -183,7 +183,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         report = fetch_report(s3_client(settings), settings.s3_bucket, settings.s3_prefix, args.day,
                               kind=args.format)
     except S3Unavailable as exc:
-        print(f"meet-archive: configuration error: {exc}", file=sys.stderr)
+        print(f"meet-archive: {exc}", file=sys.stderr)
         return 2
     except ArchiveError as exc:
         print(f"meet-archive: {exc}", file=sys.stderr)

@@ -151,24 +151,34 @@ _REFUSED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"
 def require_bucket(client: S3Client, bucket: str) -> None:
     """Raise :class:`S3Unavailable`, naming the settings to check, unless ``bucket`` answers.
 
-    A wrong endpoint, missing credentials or a wrong bucket name must read as configuration
-    (exit 2), never as a damaged archive (exit 1)."""
+    A wrong endpoint, missing credentials, a wrong bucket name or an S3 that answers only
+    errors must read as "nothing could be checked" (exit 2), never as a damaged archive
+    (exit 1)."""
     where = client.meta.endpoint_url
     try:
         client.head_bucket(Bucket=bucket)
     except (NoCredentialsError, PartialCredentialsError) as exc:
         raise S3Unavailable(
-            f"no S3 credentials for {where} ({exc}): set MEET_S3_ENDPOINT_URL for a local or "
-            "MinIO archive, or AWS credentials for AWS S3"
+            f"configuration error: no S3 credentials for {where} ({exc}): set MEET_S3_ENDPOINT_URL for "
+            "a local or MinIO archive, or AWS credentials for AWS S3"
         ) from exc
     except _UNREACHABLE as exc:
-        raise S3Unavailable(f"S3 unreachable at {where}: check MEET_S3_ENDPOINT_URL") from exc
+        raise S3Unavailable(f"configuration error: S3 unreachable at {where}: check MEET_S3_ENDPOINT_URL") from exc
     except ClientError as exc:
         code = error_code(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if code in ("404", "NoSuchBucket", "NotFound"):
             raise S3Unavailable(
-                f"bucket {bucket!r} not found at {where}: check MEET_S3_BUCKET and MEET_S3_ENDPOINT_URL"
+                f"configuration error: bucket {bucket!r} not found at {where}: check MEET_S3_BUCKET and "
+                "MEET_S3_ENDPOINT_URL"
             ) from exc
         if code in _REFUSED:
-            raise S3Unavailable(f"S3 at {where} refused the credentials for bucket {bucket!r} ({code})") from exc
+            raise S3Unavailable(
+                f"configuration error: S3 at {where} refused the credentials for bucket {bucket!r} ({code})"
+            ) from exc
+        if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
+            raise S3Unavailable(
+                f"S3 unavailable: {where} answered {code or status} for bucket {bucket!r}; nothing was "
+                "verified, try again later"
+            ) from exc
         raise

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.archive import ArchiveWriter, s3_client
+from meet_core.archive.errors import S3Unavailable
 from meet_core.audit import append_event
 from meet_core.compliance.digests import DigestError, digest_key, next_digest, write_digests
 from meet_core.compliance.verify import verify_everything
@@ -236,11 +237,32 @@ def test_verifying_survives_transient_s3_faults(
     assert report.ok, report.lines()
 
 
-def test_verifying_with_s3_down_fails_naming_it(world: World, s3_server: EmbeddedS3) -> None:
+def test_verifying_with_s3_down_says_nothing_was_verified(world: World, s3_server: EmbeddedS3) -> None:
+    """An S3 that answers only 503 is not a finding about the archive: verification stops
+    with S3Unavailable (exit 2 in the CLI) instead of listing every object as a problem."""
     from tests.compliance.test_audit_verify import populate
 
     populate(world)
     with FaultProxy(s3_server.endpoint_url, rate=1.0, kinds=("503",)) as proxy:
+        client = s3_client(proxy.endpoint_url, max_attempts=2)
+        with world.sessions() as session, pytest.raises(S3Unavailable, match="503.*nothing was verified"):
+            verify_everything(
+                session,
+                lambda: client,
+                POLICY,
+                bucket=world.bucket,
+                prefix="meet",
+                sample=None,
+                progress=False,
+            )
+
+
+def test_verifying_with_reads_failing_names_what_could_not_be_read(world: World, s3_server: EmbeddedS3) -> None:
+    """S3 answers, but reading the digests and objects fails: each is named as unreadable."""
+    from tests.compliance.test_audit_verify import populate
+
+    populate(world)
+    with FaultProxy(s3_server.endpoint_url, rate=1.0, kinds=("503",), operations={"GetObject", "HeadObject"}) as proxy:
         client = s3_client(proxy.endpoint_url, max_attempts=2)
         with world.sessions() as session:
             report = verify_everything(

@@ -4,8 +4,8 @@ One row per invitee (attended or not, from ``participants``) and one per uninvit
 participant (from ``conference_participants``), so that "who attended the meetings that
 were not fully recorded?" is one join with ``compliance_ledger`` (docs/compliance.md).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
