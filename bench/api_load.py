@@ -3,12 +3,13 @@
     .venv/bin/python bench/api_load.py                 # 100k meetings, 10 s per run, 2 rounds, 100 POSTs (~5 min)
     .venv/bin/python bench/api_load.py --full          # 30 s per run, 3 rounds, 300 POSTs
     .venv/bin/python bench/api_load.py --meetings 20000 --duration 5 --rounds 1 --posts 30
+    .venv/bin/python bench/api_load.py --workers 2 --posts 0   # both servers with 2 processes
 
 1. A throw-away PostgreSQL database (bench/pg_seed.py) gets ``--meetings`` past meetings of
    one client (server-side ``INSERT … SELECT generate_series``), each with 3 invitations and,
    when held, a conference record, 2 attendees and an archived recording in the manifest.
 2. Two servers, each its own process with the same uvicorn settings (meet_api.server.serve:
-   1 worker, no access log of uvicorn's own), the same engine factory (meet_core.db.make_engine)
+   1 worker, or ``--workers`` processes for both; no access log of uvicorn's own), the same engine factory (meet_core.db.make_engine)
    and the same database:
    * ``api``: ``create_app`` (auth with a service key, rate limit raised out of the way, JSON
      request logs to a file, everything as in production);
@@ -17,8 +18,8 @@
 3. A separate load process (async httpx, ``--connections`` keep-alive connections, bounded by
    ``--duration``) drives each route against each server in turn, ``--rounds`` times,
    alternating: ``detail`` (``GET /api/v1/meetings/{random id}``), ``list_day`` (status +
-   one-day window, 50 per page) and ``list_status`` (status only: ``total`` counts ~95 % of
-   the table). Per run: requests/s, p50/p99, errors, server CPU per request, client CPU.
+   one-day window, 50 per page) and ``list_status`` (status only, ~95 % of the table matches;
+   the API answers ``total: null`` unless ``include_total=true``, so neither side counts). Per run: requests/s, p50/p99, errors, server CPU per request, client CPU.
 4. ``POST /api/v1/meetings`` against the Google emulator (its own process): ``--posts``
    sequential creates, each followed by the same Google calls made directly through a
    GoogleGateway in this process (events.insert with a createRequest, events.get,
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -48,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import pg_seed
-from common import ROOT, child_env, free_port, last_json, process_cpu_seconds, stop_process
+from common import ROOT, child_env, free_port, last_json, process_cpu_seconds, process_tree, stop_process
 
 ORGANIZER = "organizer@example.com"
 FIRST_DAY = datetime(2025, 12, 1, tzinfo=UTC)
@@ -109,9 +111,23 @@ def baseline_app(url: str) -> Any:
     return Litestar(route_handlers=[detail, listing], on_shutdown=[engine.dispose], debug=False)
 
 
-def serve(kind: str, port: int) -> None:
+def baseline_from_env() -> Any:
+    """The baseline of one worker process (uvicorn ``factory=True``)."""
+    return baseline_app(os.environ["MEET_DATABASE_URL"])
+
+
+def serve(kind: str, port: int, workers: int = 1) -> None:
     from meet_api.server import serve as uvicorn_serve
 
+    if workers > 1:  # the same uvicorn settings as `meet-archive api --workers N`
+        import uvicorn
+
+        from meet_api.server import APP_FACTORY
+
+        factory = APP_FACTORY if kind == "api" else "api_load:baseline_from_env"
+        uvicorn.run(factory, factory=True, workers=workers, host="127.0.0.1", port=port, log_config=None,
+                    access_log=False, lifespan="on", server_header=False)
+        return
     if kind == "api":
         from meet_api.app import create_app
         from meet_api.lib.logging import configure_logging
@@ -124,12 +140,14 @@ def serve(kind: str, port: int) -> None:
 
 
 class Server:
-    def __init__(self, kind: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, kind: str, env: dict[str, str], log: Path, workers: int = 1) -> None:
         self.kind, self.port = kind, free_port()
         self.log = log.open("ab")
+        environment = child_env(env)
+        environment["PYTHONPATH"] += os.pathsep + str(Path(__file__).parent)  # workers import api_load
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "serve", kind, str(self.port)],
-            env=child_env(env),
+            [sys.executable, __file__, "serve", kind, str(self.port), str(workers)],
+            env=environment,
             stdout=self.log,
             stderr=self.log,
             cwd=ROOT,
@@ -138,7 +156,12 @@ class Server:
         wait_for(f"{self.base_url}/{'health/live' if kind == 'api' else 'meetings/none'}", self.process)
 
     def cpu_seconds(self) -> float:
-        return process_cpu_seconds(self.process.pid)
+        """The server's CPU: its own and its worker processes' (with --workers)."""
+        total = 0.0
+        for pid in process_tree(self.process.pid):
+            with contextlib.suppress(OSError):  # ended between listing and reading
+                total += process_cpu_seconds(pid)
+        return total
 
     def stop(self) -> None:
         stop_process(self.process, signal.SIGTERM)
@@ -479,7 +502,7 @@ def measure_posts(url: str, folder: Path, key: str, posts: int) -> dict[str, Any
 
 def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":
-        serve(sys.argv[2], int(sys.argv[3]))
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
         return
     if len(sys.argv) >= 2 and sys.argv[1] == "load":
         print(json.dumps(asyncio.run(drive(json.loads(Path(sys.argv[2]).read_text())))))
@@ -493,6 +516,8 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=100)
     parser.add_argument("--routes", nargs="+", default=list(ROUTES), choices=ROUTES)
     parser.add_argument("--full", action="store_true", help="30 s runs, 3 rounds, 300 POSTs")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes of both the API and the baseline (uvicorn workers)")
     parser.add_argument("--admin-url", default=pg_seed.ADMIN_URL)
     args = parser.parse_args()
     if args.full:
@@ -501,6 +526,7 @@ def main() -> None:
     summary: dict[str, Any] = {
         "meetings": args.meetings,
         "connections": args.connections,
+        "workers": args.workers,
         "duration_s": args.duration,
         "routes": {},
     }
@@ -522,8 +548,8 @@ def main() -> None:
             "GOOGLE_APPLICATION_CREDENTIALS": str(unused_key),
         }
         servers = {
-            "api": Server("api", env, folder / "api.log"),
-            "baseline": Server("baseline", env, folder / "baseline.log"),
+            "api": Server("api", env, folder / "api.log", args.workers),
+            "baseline": Server("baseline", env, folder / "baseline.log", args.workers),
         }
         try:
             check_same_answer(servers["api"], servers["baseline"], key, rnd.choice(ids))

@@ -75,3 +75,22 @@ def run_json_child(
     return children.run_json_child(
         command, env=child_env() if env is None else env, timeout=timeout, cwd=cwd
     )
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (from /proc), e.g. a server and its workers."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
