@@ -26,6 +26,7 @@ from meet_api.domain.system.controllers import SystemController
 from meet_api.lib.dependencies import dependencies
 from meet_api.lib.metrics import ApiMetrics
 from meet_api.lib.problems import problem_plugin
+from meet_api.lib.query import record_query_parameters, refuse_unknown_query_parameters
 from meet_api.lib.ratelimit import SharedWindowLimiter
 from meet_api.lib.requests import observe_request
 from meet_api.lib.state import AppState
@@ -130,7 +131,7 @@ def create_app(
     def dispose() -> None:
         engine.dispose()
 
-    return MeetArchiveApi(
+    app = MeetArchiveApi(
         route_handlers=[MeetingController, SystemController, _docs_assets()],
         middleware=[ApiKeyAuthMiddleware()],
         dependencies=dependencies(state),
@@ -143,5 +144,8 @@ def create_app(
         # LoggingConfig of meet_api.lib.logging (server.main, the CLI), not by every app built
         # (tests and the demo build several in one process).
         logging_config=None,
+        before_request=refuse_unknown_query_parameters,
         debug=False,
     )
+    record_query_parameters(app)
+    return app

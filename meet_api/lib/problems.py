@@ -129,15 +129,29 @@ def _from_http_exception(exc: HTTPException) -> ApiProblem:
     )
 
 
+TIME_FORMAT_HELP = (
+    "must be an RFC 3339 time with an offset, e.g. 2026-01-07T10:00:00Z or "
+    "2026-01-07T11:00:00%2B01:00: in a query string '+' must be sent as %2B (a bare '+' "
+    "arrives as a space), or use Z"
+)
+
+
+def _in_words(field: str, message: str) -> str:
+    """Litestar names the regular expression a value failed; a client needs words."""
+    if "regex" not in message:
+        return message
+    if field in ("start_from", "start_to"):
+        return TIME_FORMAT_HELP
+    return "does not have the expected format (see the OpenAPI document)"
+
+
 def _from_validation_exception(exc: ValidationException) -> ApiProblem:
     # Litestar raises this for path and query parameters (bodies are decoded strictly by us).
     errors = [
-        FieldError(
-            field=str(item.get("key") or item.get("source") or "request"),
-            message=str(item.get("message")),
-        )
+        FieldError(field=field, message=_in_words(field, str(item.get("message"))))
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
+        for field in [str(item.get("key") or item.get("source") or "request")]
     ]
     return validation_problem(
         errors or [FieldError(field="request", message=str(exc.detail))], status=400

@@ -82,9 +82,10 @@ class ApiKeyAuthMiddleware(ASGIMiddleware):
 
     @staticmethod
     def should_bypass_for_scope(scope: Scope) -> bool:
-        # Health checks and the OpenAPI documents are public; everything else needs a key.
+        # Health checks, the OpenAPI documents and the root (a pointer to them) are public;
+        # everything else needs a key.
         path: str = scope["path"]
-        return path.startswith(UNAUTHENTICATED_PREFIXES)
+        return path == "/" or path.startswith(UNAUTHENTICATED_PREFIXES)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = app_state(scope["app"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -77,8 +77,9 @@ def meeting_fields(meeting: Any, participants: list[ParticipantOut]) -> dict[str
         external_id=meeting.external_id,
         title=meeting.title,
         description=meeting.description,
-        start_time=meeting.start_time,
-        end_time=meeting.end_time,
+        # Every answer in UTC: a PATCH's object still holds the caller's offset.
+        start_time=meeting.start_time.astimezone(UTC),
+        end_time=meeting.end_time.astimezone(UTC),
         timezone=meeting.timezone,
         organizer_email=meeting.organizer_email,
         status=meeting.status,

@@ -12,6 +12,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Redirect
 from sqlalchemy import text
 
 from meet_api.domain.auth.guards import ADMIN_ONLY
@@ -40,6 +41,11 @@ def _readiness(state: AppState) -> tuple[bool, str, str]:
 
 class SystemController(Controller):
     tags = ["system"]
+
+    @get("/", include_in_schema=False)
+    async def root(self) -> Redirect:
+        """Someone who opens the API's address lands on its documentation."""
+        return Redirect("/schema", status_code=307)
 
     @get(
         "/health/live",
