@@ -122,11 +122,10 @@ def serve(kind: str, port: int, workers: int = 1) -> None:
     if workers > 1:  # the same uvicorn settings as `meet-archive api --workers N`
         import uvicorn
 
-        from meet_api.server import APP_FACTORY
+        from meet_api.server import APP_FACTORY, UVICORN_SETTINGS
 
         factory = APP_FACTORY if kind == "api" else "api_load:baseline_from_env"
-        uvicorn.run(factory, factory=True, workers=workers, host="127.0.0.1", port=port, log_config=None,
-                    access_log=False, lifespan="on", server_header=False)
+        uvicorn.run(factory, factory=True, workers=workers, host="127.0.0.1", port=port, **UVICORN_SETTINGS)
         return
     if kind == "api":
         from meet_api.app import create_app

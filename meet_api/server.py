@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from litestar import Litestar
@@ -20,18 +21,19 @@ from meet_core.settings import Settings
 log = logging.getLogger("meet_api.server")
 
 
+# One set of uvicorn settings for one process and for workers. Our own JSON access log
+# replaces uvicorn's (it has no request id).
+UVICORN_SETTINGS: dict[str, Any] = {
+    "log_config": None,
+    "access_log": False,
+    "lifespan": "on",
+    "server_header": False,
+    "timeout_graceful_shutdown": 10,
+}
+
+
 def _config(app: Litestar, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Config:
-    # Our own JSON access log replaces uvicorn's (it has no request id).
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    return uvicorn.Config(app, host=host, port=port, **UVICORN_SETTINGS)
 
 
 def serve(app: Litestar, host: str, port: int) -> None:
@@ -110,18 +112,7 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> Non
     if settings.google_credentials_file:
         os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(settings.google_credentials_file)
     os.environ.setdefault("MEET_DATABASE_URL", settings.database_url)
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=host, port=port, **UVICORN_SETTINGS)
 
 
 def main(settings: Settings, host: str, port: int, workers: int = 1) -> None:

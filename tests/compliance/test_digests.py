@@ -15,7 +15,7 @@ from meet_core.archive import ArchiveWriter, s3_client
 from meet_core.archive.errors import S3Unavailable
 from meet_core.audit import append_event
 from meet_core.compliance.digests import DigestError, digest_key, next_digest, write_digests
-from meet_core.compliance.verify import verify_everything
+from meet_core.compliance.verify import VerificationReport, verify_everything
 from meet_core.db.models import AuditDigest
 from meet_core.db.types import utcnow
 from meet_pipeline.defs.compliance.assets import audit_digest
@@ -237,24 +237,23 @@ def test_verifying_survives_transient_s3_faults(
     assert report.ok, report.lines()
 
 
+def _verify_through(world: World, proxy: FaultProxy) -> VerificationReport:
+    client = s3_client(proxy.endpoint_url, max_attempts=2)
+    with world.sessions() as session:
+        return verify_everything(
+            session, lambda: client, POLICY, bucket=world.bucket, prefix="meet", sample=None, progress=False
+        )
+
+
 def test_verifying_with_s3_down_says_nothing_was_verified(world: World, s3_server: EmbeddedS3) -> None:
     """An S3 that answers only 503 is not a finding about the archive: verification stops
     with S3Unavailable (exit 2 in the CLI) instead of listing every object as a problem."""
     from tests.compliance.test_audit_verify import populate
 
     populate(world)
-    with FaultProxy(s3_server.endpoint_url, rate=1.0, kinds=("503",)) as proxy:
-        client = s3_client(proxy.endpoint_url, max_attempts=2)
-        with world.sessions() as session, pytest.raises(S3Unavailable, match="503.*nothing was verified"):
-            verify_everything(
-                session,
-                lambda: client,
-                POLICY,
-                bucket=world.bucket,
-                prefix="meet",
-                sample=None,
-                progress=False,
-            )
+    with FaultProxy(s3_server.endpoint_url, rate=1.0, kinds=("503",)) as proxy, \
+            pytest.raises(S3Unavailable, match="503.*nothing was verified"):
+        _verify_through(world, proxy)
 
 
 def test_verifying_with_reads_failing_names_what_could_not_be_read(world: World, s3_server: EmbeddedS3) -> None:
@@ -263,17 +262,7 @@ def test_verifying_with_reads_failing_names_what_could_not_be_read(world: World,
 
     populate(world)
     with FaultProxy(s3_server.endpoint_url, rate=1.0, kinds=("503",), operations={"GetObject", "HeadObject"}) as proxy:
-        client = s3_client(proxy.endpoint_url, max_attempts=2)
-        with world.sessions() as session:
-            report = verify_everything(
-                session,
-                lambda: client,
-                POLICY,
-                bucket=world.bucket,
-                prefix="meet",
-                sample=None,
-                progress=False,
-            )
+        report = _verify_through(world, proxy)
     assert not report.ok
     described = "\n".join(report.lines())
     assert "DIGEST 1" in described and "cannot be read" in described and "OBJECT s3://" in described
