@@ -64,10 +64,10 @@ def child(partition: str) -> dict[str, Any]:
 
     from meet_core.settings import Settings
     from meet_pipeline.defs.archive.assets import archived_recordings
-    from meet_pipeline.resources import build_resources
     from meet_pipeline.settings import PipelineSettings
+    from meet_sandbox.pipeline import build_sandbox_resources
 
-    resources = build_resources(Settings.from_env(), PipelineSettings.from_env())
+    resources = build_sandbox_resources(Settings.from_env(), PipelineSettings.from_env())
     before = current_kib()
     started = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:

@@ -196,11 +196,11 @@ def child(partition: str) -> dict[str, Any]:
 
     from meet_core.settings import Settings
     from meet_pipeline.defs.archive.assets import archived_recordings
-    from meet_pipeline.resources import build_resources
     from meet_pipeline.settings import PipelineSettings
+    from meet_sandbox.pipeline import build_sandbox_resources
 
     timings = instrument()
-    resources = build_resources(Settings.from_env(), PipelineSettings.from_env())
+    resources = build_sandbox_resources(Settings.from_env(), PipelineSettings.from_env())
     what_if = {  # what-if only: the product defaults are kept otherwise
         field: int(os.environ[name])
         for field, name in (("part_concurrency", "BENCH_PART_CONCURRENCY"), ("part_size_mib", "BENCH_PART_SIZE_MIB"))

@@ -14,7 +14,7 @@ from meet_pipeline.defs.compliance import definitions as compliance
 from meet_pipeline.defs.google import definitions as google
 from meet_pipeline.defs.meetings import definitions as meetings
 from meet_pipeline.policy import ARCHIVE_JOB, HARVEST_JOB, RETRY_POLICY
-from meet_pipeline.resources import build_resources
+from meet_pipeline.resources import ClockResource, build_resources
 from meet_pipeline.settings import PipelineSettings
 
 archive_job = dg.define_asset_job(
@@ -31,15 +31,20 @@ harvest_job = dg.define_asset_job(
 )
 
 
-def build_definitions(settings: Settings, pipeline: PipelineSettings) -> dg.Definitions:
+def build_definitions(
+    settings: Settings, pipeline: PipelineSettings, *, clock: ClockResource | None = None
+) -> dg.Definitions:
+    """The code location for these settings; ``clock`` replaces the system clock (the
+    sandbox passes the emulator's, production never does)."""
+    resources = build_resources(settings, pipeline)
+    if clock is not None:
+        resources["clock"] = clock
     return dg.Definitions.merge(
         google.defs,
         meetings.defs,
         archive.defs,
         compliance.build_defs(settings),
-        dg.Definitions(
-            jobs=[archive_job, harvest_job], resources=build_resources(settings, pipeline)
-        ),
+        dg.Definitions(jobs=[archive_job, harvest_job], resources=resources),
     )
 
 

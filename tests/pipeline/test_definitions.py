@@ -163,3 +163,21 @@ def test_workspace_files_point_at_the_code_location() -> None:
     assert local["load_from"][0]["python_module"]["module_name"] == "meet_pipeline.definitions"
     remote = yaml.safe_load((ROOT / "deploy" / "workspace.yaml").read_text())
     assert remote["load_from"][0]["grpc_server"]["location_name"] == "meet-archive"
+
+
+def test_production_clock_is_the_system_clock_even_with_a_google_endpoint(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from meet_core.settings import Settings
+    from meet_pipeline.resources import ClockResource
+    from meet_pipeline.settings import PipelineSettings
+
+    # Nothing listens on port 9: a clock that asked this endpoint would fail.
+    env = {"MEET_HOME": str(tmp_path), "MEET_GOOGLE_ENDPOINT": "http://127.0.0.1:9"}
+    resources = (
+        build_definitions(Settings.from_env(env), PipelineSettings.from_env(env)).resources or {}
+    )
+    clock = resources["clock"]
+    assert type(clock) is ClockResource
+    assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 5
+    assert type((defs.resources or {})["clock"]) is ClockResource
