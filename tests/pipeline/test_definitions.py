@@ -14,7 +14,8 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from meet_pipeline.definitions import build_definitions, defs
+from meet_core.settings import Settings
+from meet_pipeline.definitions import build_definitions, database_kind, defs
 from meet_pipeline.home import prepare_dagster_home
 from meet_pipeline.policy import ARCHIVE_JOB, GOOGLE_POOL, HARVEST_JOB, OWNERS, RETRY_POLICY
 from tests.databases import ENGINES, temporary_database
@@ -51,9 +52,12 @@ def test_assets_carry_groups_kinds_owners_pools_and_descriptions() -> None:
         "compliance_report",
         "audit_digest",
     }
-    assert specs["conference_records"].kinds == {"google", "postgres"}
-    assert specs["archived_recordings"].kinds == {"google", "s3", "postgres"}
-    assert specs["archived_transcripts"].kinds == {"google", "s3", "postgres"}
+    # The database kind names the configured engine (the same code runs on both).
+    db = database_kind(Settings.from_env().database_url)
+    assert db in ("sqlite", "postgres")
+    assert specs["conference_records"].kinds == {"google", db}
+    assert specs["archived_recordings"].kinds == {"google", "s3", db}
+    assert specs["archived_transcripts"].kinds == {"google", "s3", db}
     for spec in specs.values():
         assert spec.owners == OWNERS and spec.description
         # Everything is partitioned by day but the digest, which covers the chain's new segment.
@@ -168,7 +172,6 @@ def test_workspace_files_point_at_the_code_location() -> None:
 def test_production_clock_is_the_system_clock_even_with_a_google_endpoint(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from meet_core.settings import Settings
     from meet_pipeline.resources import ClockResource
     from meet_pipeline.settings import PipelineSettings
 
@@ -181,3 +184,17 @@ def test_production_clock_is_the_system_clock_even_with_a_google_endpoint(tmp_pa
     assert type(clock) is ClockResource
     assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 5
     assert type((defs.resources or {})["clock"]) is ClockResource
+
+
+def test_the_database_kind_names_the_configured_engine(tmp_path: Path) -> None:
+    from meet_pipeline.settings import PipelineSettings
+
+    for url, kind in (
+        ("postgresql+psycopg://meet@127.0.0.1:5432/meet", "postgres"),
+        (f"sqlite:///{tmp_path / 'meet.db'}", "sqlite"),
+    ):
+        env = {"MEET_HOME": str(tmp_path), "MEET_DATABASE_URL": url}
+        built = build_definitions(Settings.from_env(env), PipelineSettings.from_env(env))
+        specs = {s.key.to_user_string(): s for s in built.resolve_all_asset_specs()}
+        assert specs["attendance"].kinds == {kind}
+        assert specs["compliance_report"].kinds == {"s3", "html"}
