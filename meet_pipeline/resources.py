@@ -7,7 +7,6 @@ the contract) through :func:`build_resources`; tests build them with explicit va
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from meet_core.archive import ArchivePolicy, ArchiveWriter, s3_client
 from meet_core.archive.client import S3Client
 from meet_core.db import make_engine, make_session_factory
-from meet_core.google import GoogleGateway, RetryPolicy
+from meet_core.google import GoogleConfig, GoogleGateway, RetryPolicy
 from meet_core.meetings_state import WindowPolicy
 from meet_core.settings import Settings
 from meet_pipeline.settings import PipelineSettings
@@ -77,18 +76,15 @@ class GoogleResource(dg.ConfigurableResource):
         with _lock:
             gateway = _gateways.get(key)
             if gateway is None:
-                settings = dataclasses.replace(
-                    Settings.from_env({}),
-                    google_endpoint=self.endpoint,
-                    google_credentials_file=Path(self.credentials_file)
-                    if self.credentials_file
-                    else None,
-                    google_subject=self.subject,
-                    google_calendar_id=self.calendar_id,
-                    google_deadline_seconds=self.deadline_seconds,
+                config = GoogleConfig(
+                    credentials_file=Path(self.credentials_file) if self.credentials_file else None,
+                    endpoint=self.endpoint,
+                    subject=self.subject,
+                    calendar_id=self.calendar_id,
+                    deadline_seconds=self.deadline_seconds,
                 )
                 policy = RetryPolicy(base=self.retry_base_seconds, cap=self.retry_cap_seconds)
-                gateway = _gateways[key] = GoogleGateway(settings, retry_policy=policy)
+                gateway = _gateways[key] = GoogleGateway(config, retry_policy=policy)
             return gateway
 
 
