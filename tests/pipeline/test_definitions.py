@@ -198,3 +198,18 @@ def test_the_database_kind_names_the_configured_engine(tmp_path: Path) -> None:
         specs = {s.key.to_user_string(): s for s in built.resolve_all_asset_specs()}
         assert specs["attendance"].kinds == {kind}
         assert specs["compliance_report"].kinds == {"s3", "html"}
+
+
+def test_daily_schedules_ask_for_yesterday_once() -> None:
+    from datetime import UTC, datetime
+
+    from meet_pipeline.defs.compliance.schedules import compliance_report_schedule
+    from meet_pipeline.defs.google.schedules import harvest_yesterday
+
+    moment = datetime(2025, 6, 10, 1, 30, tzinfo=UTC)
+    for schedule, prefix in ((harvest_yesterday, "harvest"), (compliance_report_schedule, "report")):
+        request = schedule(dg.build_schedule_context(scheduled_execution_time=moment))
+        assert isinstance(request, dg.RunRequest)
+        assert (request.partition_key, request.run_key) == ("2025-06-09", f"{prefix}-2025-06-09")
+    assert harvest_yesterday.cron_schedule == "30 1 * * *"
+    assert compliance_report_schedule.cron_schedule == "0 2 * * *"
