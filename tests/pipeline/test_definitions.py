@@ -213,3 +213,17 @@ def test_daily_schedules_ask_for_yesterday_once() -> None:
         assert (request.partition_key, request.run_key) == ("2025-06-09", f"{prefix}-2025-06-09")
     assert harvest_yesterday.cron_schedule == "30 1 * * *"
     assert compliance_report_schedule.cron_schedule == "0 2 * * *"
+
+
+def test_only_the_sandbox_location_follows_the_emulator_clock(tmp_path: Path) -> None:
+    from meet_pipeline.resources import ClockResource
+    from meet_pipeline.settings import PipelineSettings
+    from meet_sandbox.pipeline import EmulatorClock, build_sandbox_definitions
+
+    env = {"MEET_HOME": str(tmp_path), "MEET_GOOGLE_ENDPOINT": "http://127.0.0.1:9"}
+    sandbox = build_sandbox_definitions(Settings.from_env(env), PipelineSettings.from_env(env))
+    clock = (sandbox.resources or {})["clock"]
+    assert isinstance(clock, EmulatorClock) and clock.emulator_url == "http://127.0.0.1:9"
+    env.pop("MEET_GOOGLE_ENDPOINT")
+    plain = build_sandbox_definitions(Settings.from_env(env), PipelineSettings.from_env(env))
+    assert type((plain.resources or {})["clock"]) is ClockResource
