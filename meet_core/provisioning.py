@@ -286,7 +286,7 @@ def _ensure_event(
     if snap.event_id is None:
         # insert_event turns Google's 409 for an existing id into that event.
         event = gateway.insert_event(_draft(snap, event_id), subject=snap.organizer)
-        _record_event(sessions, snap.id, event.id, gateway.settings.google_calendar_id)
+        _record_event(sessions, snap.id, event.id, gateway.config.calendar_id)
     else:
         event = gateway.get_event(event_id, subject=snap.organizer)
     changes = _changes_needed(event, snap)

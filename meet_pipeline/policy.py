@@ -1,7 +1,8 @@
-"""Cross-cutting policy, in one place: owners, the Google pool, retries, job names.
+"""Cross-cutting policy, in one place: owners, the Google pool, retries, kinds, job names.
 
-``meet_pipeline.definitions`` applies it to the jobs the sensors launch; assets and
-sensors only name it.
+``meet_pipeline.definitions`` applies owners, the retry policy and the database kind once,
+to every asset spec and job; assets name only the pool (a step property that asset specs
+cannot carry) and what they touch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import os
 import dagster as dg
 
 OWNERS = ["team:data-platform"]
+# The kind assets that read or write the app database declare; definitions.py names the
+# engine instead (postgres or sqlite), since the same code runs on both.
+DATABASE_KIND = "sql"
 # Every step that calls Google runs in this pool, so the instance bounds how many do at
 # once (deploy/dagster.yaml sets its limit).
 GOOGLE_POOL = "google"

@@ -7,14 +7,11 @@ the contract) through :func:`build_resources`; tests build them with explicit va
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import os
 import threading
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -25,8 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from meet_core.archive import ArchivePolicy, ArchiveWriter, s3_client
 from meet_core.archive.client import S3Client
 from meet_core.db import make_engine, make_session_factory
-from meet_core.google import GoogleGateway, RetryPolicy
-from meet_core.google.types import parse_time
+from meet_core.google import GoogleConfig, GoogleGateway, RetryPolicy
 from meet_core.meetings_state import WindowPolicy
 from meet_core.settings import Settings
 from meet_pipeline.settings import PipelineSettings
@@ -80,18 +76,15 @@ class GoogleResource(dg.ConfigurableResource):
         with _lock:
             gateway = _gateways.get(key)
             if gateway is None:
-                settings = dataclasses.replace(
-                    Settings.from_env({}),
-                    google_endpoint=self.endpoint,
-                    google_credentials_file=Path(self.credentials_file)
-                    if self.credentials_file
-                    else None,
-                    google_subject=self.subject,
-                    google_calendar_id=self.calendar_id,
-                    google_deadline_seconds=self.deadline_seconds,
+                config = GoogleConfig(
+                    credentials_file=Path(self.credentials_file) if self.credentials_file else None,
+                    endpoint=self.endpoint,
+                    subject=self.subject,
+                    calendar_id=self.calendar_id,
+                    deadline_seconds=self.deadline_seconds,
                 )
                 policy = RetryPolicy(base=self.retry_base_seconds, cap=self.retry_cap_seconds)
-                gateway = _gateways[key] = GoogleGateway(settings, retry_policy=policy)
+                gateway = _gateways[key] = GoogleGateway(config, retry_policy=policy)
             return gateway
 
 
@@ -122,6 +115,7 @@ class ArchiveResource(S3Resource):
             self.endpoint_url,
             access_key_id=self.aws_access_key_id,
             secret_access_key=self.aws_secret_access_key,
+            session_token=self.aws_session_token,
             region_name=self.region_name,
             max_attempts=self.max_attempts,
             max_pool_connections=max(16, self.max_transfers * 4),
@@ -148,28 +142,14 @@ class ArchiveResource(S3Resource):
 
 
 class ClockResource(dg.ConfigurableResource):
-    """What time it is for meeting windows.
+    """What time it is for meeting windows: the system clock.
 
-    Against the Google Workspace emulator, its clock (which the sandbox can advance) is the
-    truth, read from ``/_emulator/clock``; otherwise the system clock.
+    A sandbox that plays meetings in emulated time swaps in its own clock
+    (``meet_sandbox.pipeline.EmulatorClock``); production never follows another clock.
     """
 
-    emulator_url: str | None = Field(default=None, description="follow this emulator's clock")
-
     def now(self) -> datetime:
-        if not self.emulator_url:
-            return datetime.now(UTC)
-        url = self.emulator_url.rstrip("/") + "/_emulator/clock"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - configured URL
-                moment = parse_time(json.loads(answer.read())["now"])
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:  # not the emulator: a proxy in front of Google
-                return datetime.now(UTC)
-            raise
-        if moment is None:
-            raise RuntimeError(f"{url} gave no time")
-        return moment
+        return datetime.now(UTC)
 
 
 class PolicyResource(dg.ConfigurableResource):
@@ -206,10 +186,28 @@ class PolicyResource(dg.ConfigurableResource):
         )
 
 
+@overload
+def from_env(name: str, value: str) -> str: ...
+@overload
+def from_env(name: str, value: str | None) -> str | None: ...
+def from_env(name: str, value: str | None) -> str | None:
+    """``dg.EnvVar(name)`` when ``value`` is what the process environment holds under
+    ``name``, so the Dagster UI shows the variable's name and never its value; otherwise
+    the literal (an embedded default, or settings built from an explicit mapping).
+    ``dg.EnvVar`` is a ``str``; Dagster resolves it when it builds the resource."""
+    if value and os.environ.get(name) == value:
+        return dg.EnvVar(name)
+    return value
+
+
 def build_resources(settings: Settings, pipeline: PipelineSettings) -> dict[str, Any]:
-    """The resources of the code location, from the environment's settings."""
+    """The resources of the code location, from the environment's settings.
+
+    Secrets (the database URL may hold a password, the AWS keys) are passed as
+    ``dg.EnvVar``: see :func:`from_env`.
+    """
     return {
-        "database": DatabaseResource(url=settings.database_url),
+        "database": DatabaseResource(url=from_env("MEET_DATABASE_URL", settings.database_url)),
         "google": GoogleResource(
             endpoint=settings.google_endpoint,
             credentials_file=str(settings.google_credentials_file)
@@ -221,6 +219,13 @@ def build_resources(settings: Settings, pipeline: PipelineSettings) -> dict[str,
         ),
         "s3": ArchiveResource(
             endpoint_url=settings.s3_endpoint_url,
+            # boto3 would read these from the environment anyway; named here so the UI shows them
+            # as variables (unset: boto3's chain or the embedded server's keys, as before).
+            aws_access_key_id=from_env("AWS_ACCESS_KEY_ID", os.environ.get("AWS_ACCESS_KEY_ID")),
+            aws_secret_access_key=from_env(
+                "AWS_SECRET_ACCESS_KEY", os.environ.get("AWS_SECRET_ACCESS_KEY")
+            ),
+            aws_session_token=from_env("AWS_SESSION_TOKEN", os.environ.get("AWS_SESSION_TOKEN")),
             bucket=settings.s3_bucket,
             prefix=settings.s3_prefix,
             object_lock_mode=settings.object_lock_mode,
@@ -229,6 +234,6 @@ def build_resources(settings: Settings, pipeline: PipelineSettings) -> dict[str,
             allow_unlocked_bucket=settings.allow_unlocked_bucket,
             max_transfers=pipeline.max_transfers,
         ),
-        "clock": ClockResource(emulator_url=settings.google_endpoint),
+        "clock": ClockResource(),
         "policy": PolicyResource.from_settings(pipeline),
     }

@@ -33,12 +33,13 @@ BUCKET = "bench-archive"
 
 
 def pipeline_resources() -> dict[str, Any]:
-    """The code location's resources, from the MEET_* environment as a run worker reads it."""
+    """The sandbox code location's resources (the emulator's clock), from the MEET_*
+    environment as a run worker reads it."""
     from meet_core.settings import Settings
-    from meet_pipeline.resources import build_resources
     from meet_pipeline.settings import PipelineSettings
+    from meet_sandbox.pipeline import build_sandbox_resources
 
-    return build_resources(Settings.from_env(), PipelineSettings.from_env())
+    return build_sandbox_resources(Settings.from_env(), PipelineSettings.from_env())
 
 
 def materialize_archive(partition: str, resources: dict[str, Any]) -> tuple[Any, float]:

@@ -1,5 +1,6 @@
 """Drives the real code location in tests: settings from an environment, the resources and
-definitions built from them exactly as in production, sensors ticked with
+definitions built from them as in production (with the emulator's clock, as the sandbox
+wires it), sensors ticked with
 ``build_sensor_context`` (cursors carried over like the daemon does), partitions
 materialized on a temporary Dagster instance."""
 
@@ -22,7 +23,6 @@ from meet_core.db.models import ApiClient, Meeting, MeetingStatus, Participant
 from meet_core.google import GoogleGateway
 from meet_core.google.types import parse_time
 from meet_core.settings import Settings
-from meet_pipeline.definitions import build_definitions
 from meet_pipeline.defs.archive.assets import archived_recordings, archived_transcripts
 from meet_pipeline.defs.archive.sensors import archive_sensor
 from meet_pipeline.defs.google.assets import conference_records
@@ -31,6 +31,7 @@ from meet_pipeline.defs.meetings.sensors import conference_sensor, provisioning_
 from meet_pipeline.resources import ArchiveResource, GoogleResource
 from meet_pipeline.settings import PipelineSettings
 from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.pipeline import build_sandbox_definitions
 
 ORGANIZER = "organizer@example.com"
 RETENTION_DAYS = 30
@@ -257,7 +258,7 @@ def make_harness(
         **(env or {}),
     }
     settings, pipeline = Settings.from_env(env), PipelineSettings.from_env(env)
-    definitions = build_definitions(settings, pipeline)
+    definitions = build_sandbox_definitions(settings, pipeline)  # the emulator's clock
     resources = dict(definitions.resources or {})
     # Production backoff in milliseconds: the retry logic is the same, the test is faster.
     resources["google"] = GoogleResource(

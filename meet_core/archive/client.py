@@ -58,6 +58,7 @@ def s3_client(
     *,
     access_key_id: str | None = None,
     secret_access_key: str | None = None,
+    session_token: str | None = None,
     region_name: str | None = None,
     max_attempts: int = 5,
     connect_timeout: float = 5.0,
@@ -92,6 +93,7 @@ def s3_client(
         region_name=region_name or session.region_name or EMBEDDED_REGION,
         aws_access_key_id=access_key_id,
         aws_secret_access_key=secret_access_key,
+        aws_session_token=session_token,
         config=config,
     )
 

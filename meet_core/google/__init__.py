@@ -2,6 +2,7 @@
 with one retry policy, per-thread clients and typed results."""
 
 from meet_core.google.auth import SCOPES
+from meet_core.google.config import GoogleConfig
 from meet_core.google.drive_methods import SupportsWrite
 from meet_core.google.errors import (
     ConferenceCreationFailed,
@@ -46,6 +47,7 @@ __all__ = [
     "EventChanges",
     "EventDraft",
     "GoogleError",
+    "GoogleConfig",
     "GoogleGateway",
     "GoogleUnavailable",
     "IncompleteDownload",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from google.oauth2 import service_account
 
+from meet_core.google.config import GoogleConfig, google_config
 from meet_core.settings import Settings
 
 # Least privilege: each scope is here because a gateway method needs it (docs/google.md).
@@ -23,9 +24,10 @@ SCOPES: tuple[str, ...] = (
 )
 
 
-def load_service_account(settings: Settings) -> service_account.Credentials:
-    """The service account of ``settings``; with an endpoint its token URI moves there too."""
-    path = settings.google_credentials_file
+def load_service_account(source: Settings | GoogleConfig) -> service_account.Credentials:
+    """The configured service account; with an endpoint its token URI moves there too."""
+    config = google_config(source)
+    path = config.credentials_file
     if path is None:
         raise ValueError(
             "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS"
@@ -38,6 +40,6 @@ def load_service_account(settings: Settings) -> service_account.Credentials:
             str(path), scopes=list(SCOPES)
         )
     )
-    if settings.google_endpoint:
-        credentials = credentials.with_token_uri(settings.google_endpoint + "/token")
+    if config.endpoint:
+        credentials = credentials.with_token_uri(config.endpoint + "/token")
     return credentials

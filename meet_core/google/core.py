@@ -17,6 +17,7 @@ import httplib2
 
 from meet_core.google import validate
 from meet_core.google.auth import load_service_account
+from meet_core.google.config import GoogleConfig, google_config
 from meet_core.google.errors import GoogleError
 from meet_core.google.retry import RetryPolicy, TruncatedBody, call_with_retry
 from meet_core.google.transport import CallCounter, ClientPool
@@ -34,11 +35,15 @@ TRANSPORT_ERRORS = (
 
 
 class GatewayCore:
-    """Settings, credentials, retry policy and call counter of one gateway."""
+    """Configuration, credentials, retry policy and call counter of one gateway.
+
+    ``config`` is a :class:`GoogleConfig` (what the gateway needs, e.g. from a Dagster
+    resource) or the app's :class:`Settings` (the API, the CLI).
+    """
 
     def __init__(
         self,
-        settings: Settings,
+        config: Settings | GoogleConfig,
         credentials: google.auth.credentials.Credentials | None = None,
         *,
         http_timeout: float = 30.0,
@@ -47,25 +52,25 @@ class GatewayCore:
     ) -> None:
         if http_timeout <= 0:
             raise ValueError(f"http_timeout must be positive, got {http_timeout!r}")
-        self.settings = settings
+        self.config = google_config(config)
         self.calls = CallCounter()
         policy = retry_policy or RetryPolicy()
         self.retry_policy = dataclasses.replace(
             policy,
-            deadline=float(deadline if deadline is not None else settings.google_deadline_seconds),
+            deadline=float(deadline if deadline is not None else self.config.deadline_seconds),
         )
         self._pool = ClientPool(
-            credentials if credentials is not None else load_service_account(settings),
-            endpoint=settings.google_endpoint,
+            credentials if credentials is not None else load_service_account(self.config),
+            endpoint=self.config.endpoint,
             http_timeout=http_timeout,
         )
 
     def _subject(self, subject: str | None) -> str:
-        return validate.subject(subject if subject is not None else self.settings.google_subject)
+        return validate.subject(subject if subject is not None else self.config.subject)
 
     def _calendar_id(self, calendar_id: str | None) -> str:
         return validate.calendar_id(
-            calendar_id if calendar_id is not None else self.settings.google_calendar_id
+            calendar_id if calendar_id is not None else self.config.calendar_id
         )
 
     def _service(self, api: str, subject: str) -> Any:

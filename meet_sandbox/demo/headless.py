@@ -56,11 +56,11 @@ class InProcessPipeline:
         import dagster as dg
 
         from meet_core.settings import Settings
-        from meet_pipeline.definitions import build_definitions
         from meet_pipeline.settings import PipelineSettings
+        from meet_sandbox.pipeline import build_sandbox_definitions
 
         self._dg = dg
-        self.definitions = build_definitions(Settings.from_env(), PipelineSettings.from_env())
+        self.definitions = build_sandbox_definitions(Settings.from_env(), PipelineSettings.from_env())
         self.instance = dg.DagsterInstance.ephemeral()
         self.cursors: dict[str, str | None] = {}
         self.run_keys: set[tuple[str, str]] = set()

@@ -21,6 +21,8 @@ from meet_sandbox.demo.stack import start_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# The production definitions with the emulator's clock (meet_sandbox.pipeline).
+WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"
 
 
 def _say(message: str) -> None:
@@ -58,8 +60,8 @@ def main(*, api_port: int = 8000, ui_port: int = 3000) -> int:
         with ChildProcesses(env, logs, ROOT) as children:
             children.spawn("api", str(BIN / "meet-archive"), "api", "--host", "127.0.0.1", "--port", str(api_port))
             children.spawn("dagster-webserver", str(BIN / "dagster-webserver"), "-h", "127.0.0.1",
-                           "-p", str(ui_port), "-w", str(ROOT / "workspace.yaml"))
-            children.spawn("dagster-daemon", str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml"))
+                           "-p", str(ui_port), "-w", str(WORKSPACE))
+            children.spawn("dagster-daemon", str(BIN / "dagster-daemon"), "run", "-w", str(WORKSPACE))
             api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
             children.wait_http(api_url + "/health/live", "the API", timeout=120)
             children.wait_http(ui_url + "/server_info", "the Dagster UI", timeout=120)

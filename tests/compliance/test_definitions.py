@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from meet_core.compliance.ledger import materialize_ledger
 from meet_core.compliance.service_levels import ServiceLevels
 from meet_core.db.models import MeetingStatus
-from meet_pipeline.definitions import defs
+from meet_core.settings import Settings
+from meet_pipeline.definitions import database_kind, defs
 from meet_pipeline.defs.compliance.schedules import (
     compliance_ledger_schedule,
     compliance_report_schedule,
@@ -30,7 +31,7 @@ def test_the_code_location_carries_the_compliance_area() -> None:
         "compliance_report",
         "audit_digest",
     }
-    assert specs["compliance_ledger"].kinds == {"postgres", "s3"}
+    assert specs["compliance_ledger"].kinds == {database_kind(Settings.from_env().database_url), "s3"}
     assert {d.asset_key.to_user_string() for d in specs["compliance_ledger"].deps} == {
         "archived_recordings",
         "archived_transcripts",

@@ -38,10 +38,11 @@ pytestmark = pytest.mark.skipif("postgresql" not in ENGINES, reason="PostgreSQL 
 
 @contextmanager
 def processes(env: dict[str, str], logs: Path) -> Iterator[ChildProcesses]:
-    """Code server, API, webserver and daemon as separate processes, stopped together."""
+    """Code server (the sandbox location: production definitions with the emulator's clock),
+    API, webserver and daemon as separate processes, stopped together."""
     with ChildProcesses(env, logs, ROOT) as children:
         children.spawn("code-server", str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1",
-                       "-p", env["MEET_CODE_SERVER_PORT"], "-m", "meet_pipeline.definitions")
+                       "-p", env["MEET_CODE_SERVER_PORT"], "-m", "meet_sandbox.pipeline")
         children.spawn("api", str(BIN / "meet-archive"), "api", "--host", "127.0.0.1",
                        "--port", env["TEST_API_PORT"])
         children.spawn("webserver", str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", env["TEST_UI_PORT"],

@@ -1,5 +1,5 @@
 """The archiving process of the crash test: materializes ``archived_recordings`` for one day
-from the MEET_* environment, the way the Dagster code location builds it.
+from the MEET_* environment, the way the sandbox code location builds it.
 
     python -m tests.hardening.crash_child PARTITION
 
@@ -15,14 +15,14 @@ import sys
 import dagster as dg
 
 from meet_core.settings import Settings
-from meet_pipeline.definitions import build_definitions
 from meet_pipeline.defs.archive.assets import archived_recordings
 from meet_pipeline.resources import ArchiveResource
 from meet_pipeline.settings import PipelineSettings
+from meet_sandbox.pipeline import build_sandbox_definitions
 
 
 def main(partition: str) -> int:
-    definitions = build_definitions(Settings.from_env(), PipelineSettings.from_env())
+    definitions = build_sandbox_definitions(Settings.from_env(), PipelineSettings.from_env())
     resources = dict(definitions.resources or {})
     resources["s3"] = ArchiveResource(
         **{

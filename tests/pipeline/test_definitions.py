@@ -14,7 +14,8 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from meet_pipeline.definitions import build_definitions, defs
+from meet_core.settings import Settings
+from meet_pipeline.definitions import build_definitions, database_kind, defs
 from meet_pipeline.home import prepare_dagster_home
 from meet_pipeline.policy import ARCHIVE_JOB, GOOGLE_POOL, HARVEST_JOB, OWNERS, RETRY_POLICY
 from tests.databases import ENGINES, temporary_database
@@ -51,9 +52,12 @@ def test_assets_carry_groups_kinds_owners_pools_and_descriptions() -> None:
         "compliance_report",
         "audit_digest",
     }
-    assert specs["conference_records"].kinds == {"google", "postgres"}
-    assert specs["archived_recordings"].kinds == {"google", "s3", "postgres"}
-    assert specs["archived_transcripts"].kinds == {"google", "s3", "postgres"}
+    # The database kind names the configured engine (the same code runs on both).
+    db = database_kind(Settings.from_env().database_url)
+    assert db in ("sqlite", "postgres")
+    assert specs["conference_records"].kinds == {"google", db}
+    assert specs["archived_recordings"].kinds == {"google", "s3", db}
+    assert specs["archived_transcripts"].kinds == {"google", "s3", db}
     for spec in specs.values():
         assert spec.owners == OWNERS and spec.description
         # Everything is partitioned by day but the digest, which covers the chain's new segment.
@@ -163,3 +167,63 @@ def test_workspace_files_point_at_the_code_location() -> None:
     assert local["load_from"][0]["python_module"]["module_name"] == "meet_pipeline.definitions"
     remote = yaml.safe_load((ROOT / "deploy" / "workspace.yaml").read_text())
     assert remote["load_from"][0]["grpc_server"]["location_name"] == "meet-archive"
+
+
+def test_production_clock_is_the_system_clock_even_with_a_google_endpoint(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from meet_pipeline.resources import ClockResource
+    from meet_pipeline.settings import PipelineSettings
+
+    # Nothing listens on port 9: a clock that asked this endpoint would fail.
+    env = {"MEET_HOME": str(tmp_path), "MEET_GOOGLE_ENDPOINT": "http://127.0.0.1:9"}
+    resources = (
+        build_definitions(Settings.from_env(env), PipelineSettings.from_env(env)).resources or {}
+    )
+    clock = resources["clock"]
+    assert type(clock) is ClockResource
+    assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 5
+    assert type((defs.resources or {})["clock"]) is ClockResource
+
+
+def test_the_database_kind_names_the_configured_engine(tmp_path: Path) -> None:
+    from meet_pipeline.settings import PipelineSettings
+
+    for url, kind in (
+        ("postgresql+psycopg://meet@127.0.0.1:5432/meet", "postgres"),
+        (f"sqlite:///{tmp_path / 'meet.db'}", "sqlite"),
+    ):
+        env = {"MEET_HOME": str(tmp_path), "MEET_DATABASE_URL": url}
+        built = build_definitions(Settings.from_env(env), PipelineSettings.from_env(env))
+        specs = {s.key.to_user_string(): s for s in built.resolve_all_asset_specs()}
+        assert specs["attendance"].kinds == {kind}
+        assert specs["compliance_report"].kinds == {"s3", "html"}
+
+
+def test_daily_schedules_ask_for_yesterday_once() -> None:
+    from datetime import UTC, datetime
+
+    from meet_pipeline.defs.compliance.schedules import compliance_report_schedule
+    from meet_pipeline.defs.google.schedules import harvest_yesterday
+
+    moment = datetime(2025, 6, 10, 1, 30, tzinfo=UTC)
+    for schedule, prefix in ((harvest_yesterday, "harvest"), (compliance_report_schedule, "report")):
+        request = schedule(dg.build_schedule_context(scheduled_execution_time=moment))
+        assert isinstance(request, dg.RunRequest)
+        assert (request.partition_key, request.run_key) == ("2025-06-09", f"{prefix}-2025-06-09")
+    assert harvest_yesterday.cron_schedule == "30 1 * * *"
+    assert compliance_report_schedule.cron_schedule == "0 2 * * *"
+
+
+def test_only_the_sandbox_location_follows_the_emulator_clock(tmp_path: Path) -> None:
+    from meet_pipeline.resources import ClockResource
+    from meet_pipeline.settings import PipelineSettings
+    from meet_sandbox.pipeline import EmulatorClock, build_sandbox_definitions
+
+    env = {"MEET_HOME": str(tmp_path), "MEET_GOOGLE_ENDPOINT": "http://127.0.0.1:9"}
+    sandbox = build_sandbox_definitions(Settings.from_env(env), PipelineSettings.from_env(env))
+    clock = (sandbox.resources or {})["clock"]
+    assert isinstance(clock, EmulatorClock) and clock.emulator_url == "http://127.0.0.1:9"
+    env.pop("MEET_GOOGLE_ENDPOINT")
+    plain = build_sandbox_definitions(Settings.from_env(env), PipelineSettings.from_env(env))
+    assert type((plain.resources or {})["clock"]) is ClockResource

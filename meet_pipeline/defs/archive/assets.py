@@ -13,7 +13,7 @@ from meet_core.archive.manifest import RECORDING_KINDS, TRANSCRIPT_KINDS, partit
 from meet_core.archive.transfer import Archiver, TransferResult
 from meet_pipeline.defs.google.assets import conference_records
 from meet_pipeline.partitions import DAILY
-from meet_pipeline.policy import GOOGLE_POOL, OWNERS
+from meet_pipeline.policy import DATABASE_KIND, GOOGLE_POOL
 from meet_pipeline.resources import ArchiveResource, ClockResource, DatabaseResource, GoogleResource
 
 # Multipart uploads older than this were left by a crashed process: abort them.
@@ -106,8 +106,7 @@ def _metadata(
 @dg.asset(
     partitions_def=DAILY,
     group_name="archive",
-    kinds={"google", "s3", "postgres"},
-    owners=OWNERS,
+    kinds={"google", "s3", DATABASE_KIND},
     pool=GOOGLE_POOL,
     deps=[conference_records],
     description=(
@@ -137,8 +136,7 @@ def archived_recordings(
 @dg.asset(
     partitions_def=DAILY,
     group_name="archive",
-    kinds={"google", "s3", "postgres"},
-    owners=OWNERS,
+    kinds={"google", "s3", DATABASE_KIND},
     pool=GOOGLE_POOL,
     deps=[conference_records],
     description=(

@@ -19,7 +19,7 @@ from meet_pipeline.defs.archive.assets import archived_recordings, archived_tran
 from meet_pipeline.defs.compliance.resources import ComplianceResource
 from meet_pipeline.defs.meetings.assets import attendance
 from meet_pipeline.partitions import DAILY
-from meet_pipeline.policy import OWNERS
+from meet_pipeline.policy import DATABASE_KIND
 from meet_pipeline.resources import ArchiveResource, ClockResource, DatabaseResource
 
 GROUP = "compliance"
@@ -82,8 +82,7 @@ def _ledger_metadata(
 @dg.asset(
     partitions_def=DAILY,
     group_name=GROUP,
-    kinds={"postgres", "s3"},
-    owners=OWNERS,
+    kinds={DATABASE_KIND, "s3"},
     deps=[archived_recordings, archived_transcripts, attendance],
     description=(
         "One row per meeting of the day in compliance_ledger: held or not, attendance, "
@@ -142,7 +141,6 @@ def compliance_ledger(
     partitions_def=DAILY,
     group_name=GROUP,
     kinds={"s3"},
-    owners=OWNERS,
     deps=[compliance_ledger],
     output_required=False,
     description=(
@@ -183,7 +181,6 @@ def compliance_attestation(
     partitions_def=DAILY,
     group_name=GROUP,
     kinds={"s3", "html"},
-    owners=OWNERS,
     deps=[compliance_ledger],
     description=(
         "The day's compliance report in S3 under Object Lock: the ledger as CSV and Parquet, "
@@ -211,8 +208,7 @@ def compliance_report(
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"postgres", "s3"},
-    owners=OWNERS,
+    kinds={DATABASE_KIND, "s3"},
     description=(
         "Digest of the audit chain's new segment (first/last seq, last hash, count, previous "
         "digest's hash, its own hash) written to S3 under Object Lock and to compliance_digests."

@@ -29,7 +29,6 @@ from meet_pipeline.defs.compliance.sensors import (
     run_failure_webhook_sensor,
     webhook_delivery_sensor,
 )
-from meet_pipeline.policy import RETRY_POLICY
 
 ASSETS = [compliance_ledger, compliance_attestation, compliance_report, audit_digest]
 CHECKS = [
@@ -42,7 +41,6 @@ CHECKS = [
 ledger_job = dg.define_asset_job(
     LEDGER_JOB,
     selection=dg.AssetSelection.assets(compliance_ledger, compliance_attestation),
-    op_retry_policy=RETRY_POLICY,
     description=(
         "Judge one day: ledger, violations, summary, checks; "
         "attest the day if every held meeting is recorded."
@@ -51,26 +49,27 @@ ledger_job = dg.define_asset_job(
 report_job = dg.define_asset_job(
     REPORT_JOB,
     selection=dg.AssetSelection.assets(compliance_report),
-    op_retry_policy=RETRY_POLICY,
     description="Publish one day's compliance report to S3.",
 )
 digest_job = dg.define_asset_job(
     DIGEST_JOB,
     selection=dg.AssetSelection.assets(audit_digest),
-    op_retry_policy=RETRY_POLICY,
     description="Digest the audit chain's new segment into S3.",
 )
+
+
+# Retry policy and owners are applied by meet_pipeline.definitions with the other jobs'.
+JOBS = [ledger_job, report_job, digest_job]
 
 
 def build_defs(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
-        jobs=[ledger_job, report_job, digest_job],
         schedules=[compliance_ledger_schedule, compliance_report_schedule, audit_digest_schedule],
         sensors=[webhook_delivery_sensor, run_failure_webhook_sensor],
         resources=build_compliance_resources(settings),
     )
 
 
-__all__ = ["ASSETS", "CHECKS", "ComplianceResource", "build_defs"]
+__all__ = ["ASSETS", "CHECKS", "JOBS", "ComplianceResource", "build_defs"]

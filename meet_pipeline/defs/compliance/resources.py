@@ -1,10 +1,10 @@
 """The compliance resource: service levels and the webhook target, from settings.
 
 The webhook secret is passed as ``dg.EnvVar("MEET_WEBHOOK_SECRET")`` when it comes from
-the environment, so the Dagster UI shows the variable's name, never its value.
+the environment (:func:`meet_pipeline.resources.from_env`), so the Dagster UI shows the
+variable's name, never its value.
 """
 
-import os
 from datetime import timedelta
 
 import dagster as dg
@@ -13,6 +13,7 @@ from pydantic import Field
 from meet_core.compliance.delivery import DeliveryPolicy
 from meet_core.compliance.service_levels import ServiceLevels
 from meet_core.settings import Settings
+from meet_pipeline.resources import from_env
 
 SECRET_VARIABLE = "MEET_WEBHOOK_SECRET"  # noqa: S105 - a variable's name, not a secret
 
@@ -57,9 +58,7 @@ class ComplianceResource(dg.ConfigurableResource):
 
 
 def build_compliance_resources(settings: Settings) -> dict[str, ComplianceResource]:
-    secret: str | dg.EnvVar | None = settings.webhook_secret or None
-    if secret and os.environ.get(SECRET_VARIABLE) == settings.webhook_secret:
-        secret = dg.EnvVar(SECRET_VARIABLE)
+    secret = from_env(SECRET_VARIABLE, settings.webhook_secret or None)
     return {
         "compliance": ComplianceResource(
             recording_wait_minutes=settings.compliance_recording_wait_minutes,

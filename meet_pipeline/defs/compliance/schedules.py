@@ -7,6 +7,7 @@ import dagster as dg
 from sqlalchemy import select
 
 from meet_core.db.models import ComplianceStatus, LedgerEntry
+from meet_pipeline.partitions import yesterday_schedule
 from meet_pipeline.resources import DatabaseResource
 
 LEDGER_JOB, REPORT_JOB, DIGEST_JOB = (
@@ -51,16 +52,13 @@ def compliance_ledger_schedule(
     ]
 
 
-@dg.schedule(
+compliance_report_schedule = yesterday_schedule(
+    name="compliance_report_schedule",
     job_name=REPORT_JOB,
     cron_schedule="0 2 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    run_key_prefix="report",
     description="Publish yesterday's compliance report.",
 )
-def compliance_report_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    yesterday = (context.scheduled_execution_time - timedelta(days=1)).strftime("%Y-%m-%d")
-    return dg.RunRequest(partition_key=yesterday, run_key=f"report-{yesterday}")
 
 
 audit_digest_schedule = dg.ScheduleDefinition(

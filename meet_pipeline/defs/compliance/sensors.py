@@ -1,4 +1,11 @@
-"""Webhook delivery and the run-failure notification."""
+"""Webhook delivery and the run-failure notification.
+
+``webhook_delivery_sensor`` posts to XOMA inside the tick, within ``TICK_BUDGET_SECONDS``
+(Dagster times a tick out at 60 s), rather than launching a run: deliveries are small
+signed POSTs that XOMA expects within seconds of the event, and a run per 30-second tick
+would cost more than the work and flood the run history. What the budget leaves waits in
+the outbox for the next tick.
+"""
 
 import json
 

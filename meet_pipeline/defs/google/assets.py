@@ -11,7 +11,7 @@ from meet_core.db.models import Meeting, MeetingStatus
 from meet_core.harvest.apply import apply_snapshot
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_pipeline.partitions import DAILY, day_bounds
-from meet_pipeline.policy import GOOGLE_POOL, OWNERS
+from meet_pipeline.policy import DATABASE_KIND, GOOGLE_POOL
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
 HARVESTED_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS, MeetingStatus.FINISHED)
@@ -20,8 +20,7 @@ HARVESTED_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS, Meetin
 @dg.asset(
     partitions_def=DAILY,
     group_name="meetings",
-    kinds={"google", "postgres"},
-    owners=OWNERS,
+    kinds={"google", DATABASE_KIND},
     pool=GOOGLE_POOL,
     description=(
         "Meet conference records of the day's meetings with every participant and session "

@@ -10,7 +10,7 @@ from meet_core.db.models import Meeting, MeetingStatus
 from meet_core.harvest.attendance import update_attendance
 from meet_pipeline.defs.google.assets import conference_records
 from meet_pipeline.partitions import DAILY, day_bounds
-from meet_pipeline.policy import OWNERS
+from meet_pipeline.policy import DATABASE_KIND
 from meet_pipeline.resources import ClockResource, DatabaseResource
 
 ATTENDANCE_STATUSES = (MeetingStatus.IN_PROGRESS, MeetingStatus.FINISHED, MeetingStatus.NOT_HELD)
@@ -19,8 +19,7 @@ ATTENDANCE_STATUSES = (MeetingStatus.IN_PROGRESS, MeetingStatus.FINISHED, Meetin
 @dg.asset(
     partitions_def=DAILY,
     group_name="meetings",
-    kinds={"postgres"},
-    owners=OWNERS,
+    kinds={DATABASE_KIND},
     deps=[conference_records],
     automation_condition=dg.AutomationCondition.eager(),
     description=(

@@ -6,6 +6,17 @@
   A tick looks at no more than ``meetings_per_tick`` meetings and stops early when its
   time budget is spent; a small JSON cursor remembers where the round robin is, and when
   the finished meetings polled less often were last looked at.
+
+Why these two call Google inside the tick instead of launching runs (as ``archive_sensor``
+does for the long Drive → S3 transfers): their work is a few short calls per meeting, and
+its result must be seen within a minute (XOMA reads ``scheduled``/``in_progress``/
+``finished`` from the API; provisioning retries back a 202). A run costs a process start
+and the code location's imports (seconds to tens of seconds), queues behind archive runs
+under the instance's run limit, and would add a run per minute to the run history. So the
+tick does the work, bounded: at most ``meetings_per_tick`` meetings and
+``TICK_BUDGET_SECONDS`` of wall time, leaving a margin under Dagster's 60 s tick timeout;
+what is left waits for the next tick (the cursor's round robin). The daily ``harvest_day``
+run is the sweep for anything a tick missed.
 """
 
 import json
@@ -25,7 +36,7 @@ from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
 PROVISIONING_BATCH = 50
-TICK_BUDGET_SECONDS = 40.0  # Dagster gives a sensor tick 60 s
+TICK_BUDGET_SECONDS = 40.0  # Dagster gives a sensor tick 60 s; the rest is the margin
 
 
 def read_cursor(raw: str | None) -> dict[str, object]:
