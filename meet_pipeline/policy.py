@@ -18,6 +18,9 @@ DATABASE_KIND = "sql"
 # Every step that calls Google runs in this pool, so the instance bounds how many do at
 # once (deploy/dagster.yaml sets its limit).
 GOOGLE_POOL = "google"
+# Archive steps (Drive files streamed into S3) run in this pool: bandwidth-bound, with few
+# Google calls, so they do not take the Google pool's slots (deploy/dagster.yaml).
+S3_POOL = "s3"
 
 # Steps that failed on Google or S3 are tried again a few times inside the run; what still
 # fails stays visible (run failure, manifest last_error) and the next tick picks it up.

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from meet_core.settings import Settings
 from meet_pipeline.definitions import build_definitions, database_kind, defs
 from meet_pipeline.home import prepare_dagster_home
-from meet_pipeline.policy import ARCHIVE_JOB, GOOGLE_POOL, HARVEST_JOB, OWNERS, RETRY_POLICY
+from meet_pipeline.policy import ARCHIVE_JOB, GOOGLE_POOL, HARVEST_JOB, OWNERS, RETRY_POLICY, S3_POOL
 from tests.databases import ENGINES, temporary_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def test_assets_carry_groups_kinds_owners_pools_and_descriptions() -> None:
         assert (spec.partitions_def is None) == (spec.key.to_user_string() == "audit_digest")
         assert spec.group_name in ("meetings", "archive", "compliance")
     pools = {key.to_user_string(): graph.get(key).pools for key in graph.get_all_asset_keys()}
-    assert pools["archived_recordings"] == {GOOGLE_POOL} and pools["conference_records"] == {
+    assert pools["archived_recordings"] == {S3_POOL} and pools["conference_records"] == {
         GOOGLE_POOL
     }
     assert pools["attendance"] in (set(), None, frozenset())

@@ -13,7 +13,7 @@ from meet_core.archive.manifest import RECORDING_KINDS, TRANSCRIPT_KINDS, partit
 from meet_core.archive.transfer import Archiver, TransferResult
 from meet_pipeline.defs.google.assets import conference_records
 from meet_pipeline.partitions import DAILY
-from meet_pipeline.policy import DATABASE_KIND, GOOGLE_POOL
+from meet_pipeline.policy import DATABASE_KIND, S3_POOL
 from meet_pipeline.resources import ArchiveResource, ClockResource, DatabaseResource, GoogleResource
 
 # Multipart uploads older than this were left by a crashed process: abort them.
@@ -107,7 +107,7 @@ def _metadata(
     partitions_def=DAILY,
     group_name="archive",
     kinds={"google", "s3", DATABASE_KIND},
-    pool=GOOGLE_POOL,
+    pool=S3_POOL,
     deps=[conference_records],
     description=(
         "Meet recordings of the day's meetings, streamed from Drive into S3 (multipart, "
@@ -137,7 +137,7 @@ def archived_recordings(
     partitions_def=DAILY,
     group_name="archive",
     kinds={"google", "s3", DATABASE_KIND},
-    pool=GOOGLE_POOL,
+    pool=S3_POOL,
     deps=[conference_records],
     description=(
         "Meet transcripts of the day's meetings: the Docs text export and the structured "
