@@ -89,6 +89,30 @@ def _webhook_secret(env: Mapping[str, str]) -> str:
 
 EMULATOR_SERVICE_ACCOUNT = "emulator-service-account.json"
 
+# Services started for MEET_HOME (the demo's embedded emulator and S3) are recorded here
+# while they run, so that every command run with the same MEET_HOME finds them.
+ENDPOINTS_FILE = "endpoints.env"
+ENDPOINT_VARIABLES = ("MEET_GOOGLE_ENDPOINT", "GOOGLE_APPLICATION_CREDENTIALS", "MEET_S3_ENDPOINT_URL")
+
+
+def read_endpoints(home: Path) -> dict[str, str]:
+    """``NAME=value`` lines of ``$MEET_HOME/endpoints.env`` (only the endpoint variables)."""
+    try:
+        lines = (home / ENDPOINTS_FILE).read_text().splitlines()
+    except OSError:
+        return {}
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return {name.strip(): value.strip() for name, value in pairs if name.strip() in ENDPOINT_VARIABLES}
+
+
+def write_endpoints(home: Path, values: Mapping[str, str]) -> Path:
+    """Record the endpoints of services started for ``home``; the caller removes the file
+    when they stop."""
+    path = home / ENDPOINTS_FILE
+    body = "".join(f"{name}={values[name]}\n" for name in ENDPOINT_VARIABLES if values.get(name))
+    path.write_text("# services running for this MEET_HOME; removed when they stop\n" + body)
+    return path
+
 
 def _credentials_file(raw: str, home: Path, env: Mapping[str, str]) -> Path | None:
     if raw:
@@ -138,6 +162,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         home = Path(env.get("MEET_HOME", "").strip() or "./.meet-archive").expanduser().absolute()
+        env = {**read_endpoints(home), **env}  # what the environment sets wins
         creds = env.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip()
         mode = (env.get("MEET_OBJECT_LOCK_MODE", "").strip() or "COMPLIANCE").upper()
         if mode not in LOCK_MODES:

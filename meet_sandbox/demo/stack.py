@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meet_core.settings import EMULATOR_SERVICE_ACCOUNT, Settings
+from meet_core.settings import EMULATOR_SERVICE_ACCOUNT, ENDPOINTS_FILE, Settings, write_endpoints
 
 
 @dataclass
@@ -33,6 +33,8 @@ def start_stack(base_env: dict[str, str] | None = None, *, home: Path | None = N
     env = dict(os.environ if base_env is None else base_env)
     if home is not None:
         env["MEET_HOME"] = str(home)
+    # A record left by an earlier run that was killed names services that are gone.
+    (Settings.from_env(env).home / ENDPOINTS_FILE).unlink(missing_ok=True)
     settings = Settings.from_env(env)  # fails early, naming a malformed variable
     settings.home.mkdir(parents=True, exist_ok=True)
     stack = Stack(env=env)
@@ -44,6 +46,7 @@ def start_stack(base_env: dict[str, str] | None = None, *, home: Path | None = N
         if not settings.s3_endpoint_url and not env.get("AWS_ACCESS_KEY_ID"):
             _start_s3(stack, settings)
         _prepare_bucket(stack)
+        _record_endpoints(stack, settings)
     except BaseException:
         stack.close()
         raise
@@ -76,6 +79,15 @@ def _start_s3(stack: Stack, settings: Settings) -> None:
     stack.exits.callback(server.stop)
     stack.env["MEET_S3_ENDPOINT_URL"] = server.endpoint_url
     stack.started.append(f"S3 (moto) {server.endpoint_url}")
+
+
+def _record_endpoints(stack: Stack, settings: Settings) -> None:
+    """``meet-archive audit verify`` and the other commands run beside the demo with the same
+    MEET_HOME reach its emulator and S3, not AWS; the file goes when they stop."""
+    if not stack.started:
+        return
+    recorded = write_endpoints(settings.home, stack.env)
+    stack.exits.callback(recorded.unlink, missing_ok=True)
 
 
 def _prepare_bucket(stack: Stack) -> None:
