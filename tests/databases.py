@@ -35,3 +35,15 @@ def temporary_database(engine: str, folder: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def dagster_postgres_env(url: str) -> dict[str, str]:
+    """The DAGSTER_PG_* variables that deploy/dagster*.yaml read, for a database URL."""
+    parts = make_url(url)
+    return {
+        "DAGSTER_PG_HOST": parts.host or "127.0.0.1",
+        "DAGSTER_PG_PORT": str(parts.port or 5432),
+        "DAGSTER_PG_USER": parts.username or os.environ.get("USER", "postgres"),
+        "DAGSTER_PG_PASSWORD": parts.password or "",
+        "DAGSTER_PG_DB": parts.database or "",
+    }

@@ -350,9 +350,8 @@ def test_scale_instances_load_on_postgres_with_their_launcher(
     """A whole DagsterInstance from each file on a throw-away PostgreSQL database: storage
     created, queue and pool settings read, the launcher instantiated (no engine, no AWS call)."""
     import dagster as dg
-    from sqlalchemy.engine import make_url
 
-    from tests.databases import ENGINES, temporary_database
+    from tests.databases import ENGINES, dagster_postgres_env, temporary_database
 
     if "postgresql" not in ENGINES:
         pytest.skip("PostgreSQL is not among MEET_TEST_ENGINES")
@@ -363,12 +362,8 @@ def test_scale_instances_load_on_postgres_with_their_launcher(
     shutil.copy(ROOT / name, home / "dagster.yaml")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with temporary_database("postgresql", tmp_path) as url:
-        parts = make_url(url)
-        monkeypatch.setenv("DAGSTER_PG_HOST", parts.host or "127.0.0.1")
-        monkeypatch.setenv("DAGSTER_PG_PORT", str(parts.port or 5432))
-        monkeypatch.setenv("DAGSTER_PG_USER", parts.username or os.environ.get("USER", "postgres"))
-        monkeypatch.setenv("DAGSTER_PG_PASSWORD", parts.password or "")
-        monkeypatch.setenv("DAGSTER_PG_DB", parts.database or "")
+        for name, value in dagster_postgres_env(url).items():
+            monkeypatch.setenv(name, value)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert type(instance.run_launcher).__name__ == SCALE_CONFIGS[name]
             assert instance.get_runs() == []

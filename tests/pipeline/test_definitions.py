@@ -12,13 +12,12 @@ import dagster as dg
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from meet_core.settings import Settings
 from meet_pipeline.definitions import build_definitions, database_kind, defs
 from meet_pipeline.home import prepare_dagster_home
 from meet_pipeline.policy import ARCHIVE_JOB, GOOGLE_POOL, HARVEST_JOB, OWNERS, RETRY_POLICY, S3_POOL
-from tests.databases import ENGINES, temporary_database
+from tests.databases import ENGINES, dagster_postgres_env, temporary_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER = Path(sys.executable).with_name("dagster")
@@ -141,12 +140,8 @@ def test_the_deploy_instance_config_runs_on_postgres(
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
     with temporary_database("postgresql", tmp_path) as url:
-        parts = make_url(url)
-        monkeypatch.setenv("DAGSTER_PG_HOST", parts.host or "127.0.0.1")
-        monkeypatch.setenv("DAGSTER_PG_PORT", str(parts.port or 5432))
-        monkeypatch.setenv("DAGSTER_PG_USER", parts.username or os.environ.get("USER", "postgres"))
-        monkeypatch.setenv("DAGSTER_PG_PASSWORD", parts.password or "")
-        monkeypatch.setenv("DAGSTER_PG_DB", parts.database or "")
+        for name, value in dagster_postgres_env(url).items():
+            monkeypatch.setenv(name, value)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert instance.run_retries_max_retries == 3
             assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
