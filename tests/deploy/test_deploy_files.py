@@ -362,8 +362,8 @@ def test_scale_instances_load_on_postgres_with_their_launcher(
     shutil.copy(ROOT / name, home / "dagster.yaml")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with temporary_database("postgresql", tmp_path) as url:
-        for name, value in dagster_postgres_env(url).items():
-            monkeypatch.setenv(name, value)
+        for variable, value in dagster_postgres_env(url).items():
+            monkeypatch.setenv(variable, value)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert type(instance.run_launcher).__name__ == SCALE_CONFIGS[name]
             assert instance.get_runs() == []

@@ -140,8 +140,8 @@ def test_the_deploy_instance_config_runs_on_postgres(
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
     with temporary_database("postgresql", tmp_path) as url:
-        for name, value in dagster_postgres_env(url).items():
-            monkeypatch.setenv(name, value)
+        for variable, value in dagster_postgres_env(url).items():
+            monkeypatch.setenv(variable, value)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert instance.run_retries_max_retries == 3
             assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
