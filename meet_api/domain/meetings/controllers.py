@@ -11,7 +11,7 @@ import anyio.to_thread
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from meet_api.domain.auth.guards import ANY_ROLE, AUDIT_READERS, WRITERS, forbid
@@ -166,7 +166,7 @@ class MeetingController(Controller):
         self,
         app_state: NamedDependency[AppState],
         principal: NamedDependency[Principal],
-        data: MeetingCreate,
+        data: JSONBody[MeetingCreate],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -343,7 +343,7 @@ class MeetingController(Controller):
         meeting_id: MeetingId,
         app_state: NamedDependency[AppState],
         principal: NamedDependency[Principal],
-        data: MeetingPatch,
+        data: JSONBody[MeetingPatch],
         if_match: Annotated[
             str | None,
             HeaderParameter(
