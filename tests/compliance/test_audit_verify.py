@@ -330,11 +330,10 @@ def test_cli_says_a_missing_s3_is_configuration_not_tampering(
         env["MEET_S3_ENDPOINT_URL"] = _closed_port_url()
     else:
         env["MEET_S3_BUCKET"] = "no-such-bucket-here"
-    environment = {k: v for k, v in {**os.environ, **env}.items() if not k.startswith("AWS_ACCESS")}
-    if case == "no endpoint, no credentials":
-        environment.pop("MEET_S3_ENDPOINT_URL", None)
+    # Only what this case sets reaches S3: nothing of the outer environment's.
+    outer = {k: v for k, v in os.environ.items() if k != "MEET_S3_ENDPOINT_URL" and not k.startswith("AWS_ACCESS")}
     result = subprocess.run([sys.executable, "-m", "meet_cli.main", "audit", "verify", "--all"],
-                            env=environment, capture_output=True, text=True, timeout=180)
+                            env={**outer, **env}, capture_output=True, text=True, timeout=180)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("meet-archive: configuration error:"), result.stderr

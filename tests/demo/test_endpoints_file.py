@@ -13,16 +13,19 @@ from meet_core.settings import ENDPOINTS_FILE, Settings, read_endpoints, write_e
 from meet_sandbox.demo.stack import start_stack
 
 
+def _outer_env() -> dict[str, str]:
+    """This process's environment without anything that names a database, Google or S3."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "GOOGLE_", "AWS_"))}
+
+
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "GOOGLE_", "AWS_"))}
-    return subprocess.run([sys.executable, "-m", "meet_cli.main", *args], env={**clean, **env},
+    return subprocess.run([sys.executable, "-m", "meet_cli.main", *args], env={**_outer_env(), **env},
                           capture_output=True, text=True, timeout=180)
 
 
 def test_audit_verify_beside_the_embedded_services_reaches_them(tmp_path: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "GOOGLE_", "AWS_"))}
     env = {"MEET_HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true"}
-    stack = start_stack({**base, **env})
+    stack = start_stack({**_outer_env(), **env})
     try:
         recorded = read_endpoints(tmp_path)
         assert recorded["MEET_S3_ENDPOINT_URL"] == stack.env["MEET_S3_ENDPOINT_URL"]
@@ -52,8 +55,7 @@ def test_the_environment_wins_over_the_record_and_garbage_lines_are_ignored(tmp_
 
 def test_a_stale_record_does_not_stop_the_demo_starting_its_own(tmp_path: Path) -> None:
     write_endpoints(tmp_path, {"MEET_S3_ENDPOINT_URL": "http://127.0.0.1:1", "MEET_GOOGLE_ENDPOINT": "http://127.0.0.1:1"})
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "GOOGLE_", "AWS_"))}
-    stack = start_stack({**base, "MEET_HOME": str(tmp_path)})
+    stack = start_stack({**_outer_env(), "MEET_HOME": str(tmp_path)})
     try:
         assert stack.env["MEET_S3_ENDPOINT_URL"] != "http://127.0.0.1:1"
         assert read_endpoints(tmp_path)["MEET_S3_ENDPOINT_URL"] == stack.env["MEET_S3_ENDPOINT_URL"]
