@@ -22,10 +22,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    # Sessions in UTC: timestamps come back as UTC without conversion (UTCDateTime relies
+    # on it), whatever the server's or the role's TimeZone setting.
+    connect_args = kwargs.pop("connect_args", {})
+    options = connect_args.get("options", "")
+    connect_args["options"] = f"{options} -c timezone=UTC".strip()
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -18,11 +18,13 @@ import msgspec
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import (
+    ARRAY,
     BindParameter,
     ColumnElement,
     Select,
     String,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -180,11 +182,22 @@ _FILTERS: dict[str, ColumnElement[bool]] = {
         and_(Meeting.start_time == _AFTER_START, Meeting.id > bindparam("after_id")),
     ),
 }
-_PAGE_PARTICIPANTS = (
-    select(Participant.meeting_id, *_PARTICIPANT_COLUMNS)
-    .where(Participant.meeting_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Participant.meeting_id, Participant.email)
-)
+
+
+def _page_participants(page_ids: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    return (
+        select(Participant.meeting_id, *_PARTICIPANT_COLUMNS)
+        .where(page_ids)
+        .order_by(Participant.meeting_id, Participant.email)
+    )
+
+
+# The invitations of a page's meetings. PostgreSQL takes the ids as one array parameter, so
+# the compiled statement is reused as is; an expanding IN is re-rendered for every page.
+_PAGE_PARTICIPANTS = {
+    "postgresql": _page_participants(Participant.meeting_id == any_(bindparam("ids", type_=ARRAY(String)))),
+    "sqlite": _page_participants(Participant.meeting_id.in_(bindparam("ids", expanding=True))),
+}
 
 
 @functools.cache
@@ -239,7 +252,8 @@ def list_meetings(
         page: list[Any] = [_MeetingRow._make(row[:_M]) for row in rows[:limit]]
         invited: dict[str, list[ParticipantOut]] = {m.id: [] for m in page}
         if page:
-            for p in conn.execute(_PAGE_PARTICIPANTS, {"ids": list(invited)}).all():
+            participants = _PAGE_PARTICIPANTS[conn.dialect.name]
+            for p in conn.execute(participants, {"ids": list(invited)}).all():
                 invited[p[0]].append(participant_out(_ParticipantRow._make(p[1:])))
     next_cursor = encode_cursor(page[-1].start_time, page[-1].id) if len(rows) > limit else None
     return MeetingPage(
