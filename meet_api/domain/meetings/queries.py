@@ -244,7 +244,7 @@ def list_meetings(
         params["after_start"], params["after_id"] = decode_cursor(cursor)
     page_statement, count = _list_statements(filters, bool(cursor), include_total)
     total: int | None = None
-    with state.engine.connect() as conn:
+    with state.reader.connect() as conn:
         rows = conn.execute(page_statement, {**params, "limit": limit + 1}).all()
         if include_total:
             # An empty page (past the end, or nothing matches) has no row to carry the total.
@@ -340,7 +340,7 @@ def get_detail(state: AppState, principal: Principal, meeting_id: str) -> Meetin
     if not is_uuid(meeting_id):
         raise not_found(meeting_id)
     params = {"meeting_id": meeting_id}
-    with state.engine.connect() as conn:
+    with state.reader.connect() as conn:
         rows: Sequence[Any] = conn.execute(_DETAIL, params).all()
         m = rows[0] if rows else None
         if m is None or (not principal.sees_all_clients and m.client_id != principal.client_id):
