@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from meet_core.compliance.rules import ArtifactFacts, MeetingFacts
+from meet_core.days import day_bounds
 from meet_core.db.models import (
     ArchiveManifestEntry,
     ConferenceParticipant,
@@ -26,17 +27,6 @@ from meet_core.db.models import (
 )
 
 DEFAULT_BATCH = 2000
-
-
-def day_bounds(day: str) -> tuple[datetime, datetime]:
-    """[start, end) in UTC of a ``YYYY-MM-DD`` partition; ValueError for anything else."""
-    if not isinstance(day, str) or len(day) != 10:
-        raise ValueError(f"partition date: expected YYYY-MM-DD, got {day!r}")
-    try:
-        start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise ValueError(f"partition date: expected YYYY-MM-DD, got {day!r}") from None
-    return start, start + timedelta(days=1)
 
 
 def meeting_batches(

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from meet_core.archive import ArchivedObject, ArchiveWriter, ChecksumMismatch, object_key
 from meet_core.archive.client import S3Client, require_bucket
 from meet_core.compliance.chart import rate_chart
-from meet_core.compliance.facts import day_bounds
 from meet_core.compliance.lookup import attendees
+from meet_core.days import day_bounds
 from meet_core.db.models import (
     ComplianceDailySummary,
     ComplianceViolation,

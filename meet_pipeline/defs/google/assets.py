@@ -7,10 +7,11 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from sqlalchemy import select
 
+from meet_core.days import day_bounds
 from meet_core.db.models import Meeting, MeetingStatus
 from meet_core.harvest.apply import apply_snapshot
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
-from meet_pipeline.partitions import DAILY, day_bounds
+from meet_pipeline.partitions import DAILY
 from meet_pipeline.policy import DATABASE_KIND, GOOGLE_POOL
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
