@@ -31,6 +31,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Keep JSON response bodies in the request log (schema checks, debugging).
     "record_response_bodies": False,
     "request_log_limit": 5000,
+    # External accounts whose email people.get shows (the organizer's "other contacts").
+    "external_visible_emails": [],
+    # Subjects that may read Directory users.get with viewType=admin_view.
+    "directory_admins": [],
+    # How Meet writes transcripts to Drive: "google_doc" (export only) or "text" (alt=media).
+    "transcript_format": "google_doc",
+    # Emulated seconds from the end of a smart-notes session to FILE_GENERATED.
+    "smart_notes_ready_delay_seconds": 120.0,
 }
 
 
