@@ -20,7 +20,7 @@ from meet_core.archive import ArchivedObject
 from meet_core.audit import append_event
 from meet_core.compliance.outbox import enqueue_event
 from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, ManifestState
-from meet_core.google import Recording, Transcript
+from meet_core.google import Recording, SmartNote, Transcript
 
 FILE_GENERATED = "FILE_GENERATED"
 ENTRIES_SUFFIX = "/entries"
@@ -76,6 +76,15 @@ def sightings_of_transcript(transcript: Transcript) -> list[ArtifactSighting]:
             transcript.start,
             transcript.end,
         ),
+    ]
+
+
+def sightings_of_smart_note(note: SmartNote) -> list[ArtifactSighting]:
+    """Gemini's smart notes: one object, the Doc exported as text (like a transcript's)."""
+    return [
+        ArtifactSighting(
+            note.name, ArtifactKind.SMART_NOTES, note.state, note.document_id, note.start, note.end
+        )
     ]
 
 

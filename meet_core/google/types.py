@@ -283,6 +283,30 @@ class Transcript:
 
 
 @dataclass(frozen=True, slots=True)
+class SmartNote:
+    """Gemini's "take notes for me" of a conference: a Google Doc, like a transcript."""
+
+    name: str
+    state: str
+    start: datetime | None
+    end: datetime | None
+    document_id: str | None
+    export_uri: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SmartNote:
+        docs = data.get("docsDestination") or {}
+        return cls(
+            name=data["name"],
+            state=str(data.get("state", "STATE_UNSPECIFIED")),
+            start=parse_time(data.get("startTime")),
+            end=parse_time(data.get("endTime")),
+            document_id=_str(docs.get("document")),
+            export_uri=_str(docs.get("exportUri")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TranscriptEntry:
     name: str
     participant: str | None
