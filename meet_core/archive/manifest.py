@@ -29,7 +29,13 @@ MAX_ERROR_LENGTH = 2000
 STALE_CLAIM = timedelta(hours=2)
 MAX_BACKOFF = timedelta(hours=6)
 RECORDING_KINDS = (ArtifactKind.RECORDING,)
-TRANSCRIPT_KINDS = (ArtifactKind.TRANSCRIPT_TEXT, ArtifactKind.TRANSCRIPT_ENTRIES)
+# Documents Meet writes (archived by the archived_transcripts asset): transcripts and
+# Gemini's smart notes, which are archived like a transcript's text.
+TRANSCRIPT_KINDS = (
+    ArtifactKind.TRANSCRIPT_TEXT,
+    ArtifactKind.TRANSCRIPT_ENTRIES,
+    ArtifactKind.SMART_NOTES,
+)
 
 
 @dataclass(frozen=True, slots=True)
