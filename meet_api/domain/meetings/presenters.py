@@ -128,7 +128,6 @@ def attendance_by_email(session: Session, meeting_id: str) -> dict[str, tuple] |
         .where(
             ConferenceParticipant.meeting_id == meeting_id,
             ConferenceParticipant.email.is_not(None),
-            ConferenceParticipant.invited.is_(True),
         )
         .group_by(func.lower(ConferenceParticipant.email))
     )

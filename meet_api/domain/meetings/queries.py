@@ -285,7 +285,6 @@ _ATTENDANCE = (
     .where(
         ConferenceParticipant.meeting_id == _ID,
         ConferenceParticipant.email.is_not(None),
-        ConferenceParticipant.invited.is_(True),
     )
     .group_by(func.lower(ConferenceParticipant.email))
     .subquery("attendance")
@@ -391,12 +390,17 @@ def get_participants(state: AppState, principal: Principal, meeting_id: str) -> 
             .order_by(ConferenceParticipant.first_joined_at, ConferenceParticipant.id)
         ).all()
         organizer = [o for o in others if o.is_organizer]
+        invited = {p.email.lower() for p in meeting.participants}
         return ParticipantList(
             meeting_id=meeting_id,
             attendance_known=attendance is not None,
             items=[participant_with_attendance(p, attendance) for p in meeting.participants],
             uninvited_attendees=[
-                _attendee(o) for o in others if not o.invited and not o.is_organizer
+                _attendee(o)
+                for o in others
+                if not o.invited
+                and not o.is_organizer
+                and (not o.email or o.email.lower() not in invited)
             ],
             organizer=_organizer(organizer) if organizer else None,
         )
