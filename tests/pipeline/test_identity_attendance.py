@@ -15,7 +15,11 @@ from sqlalchemy import select
 from meet_api.domain.auth.principal import Principal
 from meet_api.domain.meetings.queries import get_participants
 from meet_core.compliance.facts import facts_for_meetings
-from meet_core.db.models import ConferenceParticipant, GoogleIdentity, Meeting, Role
+from meet_core.compliance.ledger import materialize_ledger
+from meet_core.compliance.lookup import ledger_day
+from meet_core.compliance.report import gather, render_html
+from meet_core.compliance.service_levels import ServiceLevels
+from meet_core.db.models import ConferenceParticipant, GoogleIdentity, LedgerEntry, Meeting, Role
 from meet_sandbox.pipeline_harness import ORGANIZER, PipelineHarness
 
 ANN = ("ann@example.com", "Ann Lee")
@@ -89,10 +93,21 @@ def test_a_namesake_is_not_the_invitee_and_the_organizer_is_recognised(
     assert by_email[ORGANIZER]["attended"] is True
     assert by_email[ORGANIZER]["kind"] == "internal"
     assert by_email[ORGANIZER]["matched_by"] == "email"
-    # The ledger's facts count one uninvited attendee.
+    # The ledger counts one uninvited attendee and the report lists them by email.
+    day = h.meeting(meeting_id).start_time.strftime("%Y-%m-%d")
     with h.sessions() as session:
-        [facts] = facts_for_meetings(session, [meeting_id])
-    assert facts.uninvited_count == 1
+        materialize_ledger(session, day, now=h.now(), levels=ServiceLevels(), actor="test")
+    with h.sessions() as session:
+        entry = session.get(LedgerEntry, meeting_id)
+        assert entry is not None and entry.uninvited_count == 1
+        data = gather(session, day, h.now())
+        [row] = [r for r in ledger_day(session, day) if r["meeting_id"] == meeting_id]
+    assert row["uninvited_attendees"] == 1
+    assert [(e, [p["email"] for p in people]) for e, _, people in data.uninvited] == [
+        ("ID-ANN", [ANN_LEE])
+    ]
+    page = render_html(data).decode()
+    assert "Uninvited attendees of the day" in page and ANN_LEE in page
 
 
 def test_the_display_name_is_only_a_fallback_for_people_nobody_could_resolve(
