@@ -76,7 +76,12 @@ class IdentityResolver:
 
     def resolve(self, users: Iterable[str], *, subject: str) -> dict[str, Identity]:
         """``users/{id}`` -> Identity for every user given (Google errors propagate)."""
-        wanted = {validate.account_id(user): user for user in users}
+        wanted: dict[str, str] = {}
+        for user in users:
+            try:
+                wanted[validate.account_id(user)] = user
+            except ValueError:  # not a Google account id: nobody to ask, stays unresolved
+                log.warning("identity: cannot resolve Meet user %r", user)
         if not wanted:
             return {}
         now = self._now()

@@ -20,6 +20,7 @@ from meet_core.compliance.lookup import ledger_day
 from meet_core.compliance.report import gather, render_html
 from meet_core.compliance.service_levels import ServiceLevels
 from meet_core.db.models import ConferenceParticipant, GoogleIdentity, LedgerEntry, Meeting, Role
+from meet_core.harvest.identity import IdentityResolver
 from meet_sandbox.pipeline_harness import ORGANIZER, PipelineHarness
 
 ANN = ("ann@example.com", "Ann Lee")
@@ -220,3 +221,34 @@ def test_a_people_api_outage_leaves_the_meeting_for_the_next_tick(
     h.tick("conference_sensor")
     [uninvited] = _participants(h, meeting_id)["uninvited_attendees"]
     assert uninvited["email"] == ANN_LEE
+
+
+def test_the_cache_re_resolves_unresolved_people_after_a_day_and_others_after_30_days(
+    harness: PipelineHarness,
+) -> None:
+    h = harness
+    space = h.gateway.create_space(subject=ORGANIZER).name
+    h.people.join(space, ANN_LEE, display_name="Ann Lee")
+    h.people.join(space, DORA[0], display_name=DORA[1])
+    users = h.people.call("GET", "users")["users"]
+    ann_lee, dora = users[ANN_LEE], users[DORA[0]]
+    gateway, moment = h.gateway, h.now()
+    resolver = IdentityResolver(h.sessions, gateway, now=lambda: moment)
+
+    def calls() -> int:
+        counts = gateway.calls.snapshot()
+        return counts.get("people.people.get", 0) + counts.get("directory.users.get", 0)
+
+    start = calls()
+    found = resolver.resolve([ann_lee, dora, "users/not-a-number"], subject=ORGANIZER)
+    assert {u: (i.email, i.source) for u, i in found.items()} == {
+        ann_lee: (ANN_LEE, "people"),
+        dora: (None, "none"),  # People shows no email, Directory: no user of the domain
+    }
+    assert calls() - start == 3  # ann.lee: people.get; Dora: people.get + users.get
+    # Dora (unresolved) is asked again once a day at most; ann.lee only after 30 days.
+    for hours, asked in ((23, 0), (25, 2), (26, 0), (24 * 29, 2), (24 * 29 + 1, 0), (24 * 31, 3)):
+        moment = h.now() + timedelta(hours=hours)
+        before = calls()
+        resolver.resolve([ann_lee, dora], subject=ORGANIZER)
+        assert calls() - before == asked, hours
