@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from meet_core.google.calendar_methods import CalendarMethods
 from meet_core.google.drive_methods import DriveMethods
+from meet_core.google.identity_methods import IdentityMethods
 from meet_core.google.meet_methods import MeetMethods
 from meet_core.settings import Settings
 
 
-class GoogleGateway(CalendarMethods, MeetMethods, DriveMethods):
-    """Typed, retried, counted access to Calendar, Meet and Drive for one service account.
+class GoogleGateway(CalendarMethods, MeetMethods, DriveMethods, IdentityMethods):
+    """Typed, retried, counted access to Calendar, Meet, Drive, People and Directory for one
+    service account.
 
     Safe to share between threads: each thread gets its own HTTP connection per subject.
     """

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from . import calendar_v3, control, drive_v3, meet_v2
+from . import calendar_v3, control, drive_v3, identity, meet_v2
 from .accounts import public_key_entry
 from .auth import authenticate, issue_token, require_scopes
 from .context import Context
@@ -42,6 +42,7 @@ def _routes() -> list[Route]:
         *calendar_v3.ROUTES,
         *meet_v2.ROUTES,
         *drive_v3.ROUTES,
+        *identity.ROUTES,
     ]
     return [Route(*row) for row in table]
 
@@ -101,6 +102,10 @@ class Emulator:
             if path.startswith("/calendar/")
             else "drive"
             if path.startswith("/drive/")
+            else "people"
+            if path.startswith("/v1/people")
+            else "directory"
+            if path.startswith("/admin/directory/")
             else "meet"
         )
         return api, "", None, {}
@@ -165,7 +170,7 @@ class Emulator:
         }
         if (
             response is not None
-            and request.api in ("calendar", "meet", "drive")
+            and request.api in ("calendar", "meet", "drive", "people", "directory")
             and self.store.settings["record_response_bodies"]
             and response.json_value is not None
         ):

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 MAX_ADVANCE = 100 * 366 * 86400
+TRANSCRIPT_FORMATS = ("google_doc", "text")
 
 
 class ControlError(Exception):
@@ -124,6 +125,11 @@ def settings(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
             raise ControlError(400, f"{key}: expected {expected.__name__}")
         if expected in (int, float) and value < 0:
             raise ControlError(400, f"{key}: expected a value >= 0")
+        if expected is list and not all(isinstance(v, str) and "@" in v for v in value):
+            raise ControlError(400, f"{key}: expected a list of email addresses")
+        if key == "transcript_format" and value not in TRANSCRIPT_FORMATS:
+            raise ControlError(400, f"{key}: expected one of {', '.join(TRANSCRIPT_FORMATS)}")
+    body = {k: [v.lower() for v in val] if isinstance(val, list) else val for k, val in body.items()}
     current.update(body)
     emu.store.mark_dirty()
     return dict(current)

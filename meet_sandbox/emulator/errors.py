@@ -25,7 +25,7 @@ GRPC_STATUS = {
     503: "UNAVAILABLE",
 }
 
-CLASSIC_APIS = ("calendar", "drive")
+CLASSIC_APIS = ("calendar", "drive", "directory")  # People answers like Meet (AIP-193)
 
 
 class ApiError(Exception):

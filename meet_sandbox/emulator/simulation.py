@@ -25,6 +25,15 @@ from .store import Store
 DAY = 86400.0
 RECORDING_MIME = "video/mp4"
 DOC_MIME = "application/vnd.google-apps.document"
+TEXT_MIME = "text/plain"  # transcripts when the setting transcript_format is "text"
+# state collection -> the segment in Meet's resource names
+SEGMENTS = {"recordings": "recordings", "transcripts": "transcripts", "smart_notes": "smartNotes"}
+# artifact -> (state collection, Drive file title suffix)
+ARTIFACTS = {
+    "recording": ("recordings", "Recording"),
+    "transcript": ("transcripts", "Transcript"),
+    "smart_notes": ("smart_notes", "Notes by Gemini"),
+}
 KINDS = ("signedinUser", "anonymousUser", "phoneUser")
 
 
@@ -142,8 +151,8 @@ class World:
         for participant in self._participants(record):
             if participant["active_session"]:
                 self._close_session(participant, now)
-        self._stop_artifact(record, "recording", now)
-        self._stop_artifact(record, "transcript", now)
+        for artifact in ARTIFACTS:
+            self._stop_artifact(record, artifact, now)
         record["end"] = now
         space = self.state["spaces"][record["space"]]
         if space["active_conference"] == record["name"]:
@@ -257,6 +266,8 @@ class World:
         config = self.state["spaces"][record["space"]]["config"].get("artifactConfig", {})
         if artifact == "recording":
             return config.get("recordingConfig", {}).get("autoRecordingGeneration") == "ON"
+        if artifact == "smart_notes":
+            return config.get("smartNotesConfig", {}).get("autoSmartNotesGeneration") == "ON"
         return config.get("transcriptionConfig", {}).get("autoTranscriptionGeneration") == "ON"
 
     def _evaluate(self, record: dict[str, Any], now: float) -> None:
@@ -268,16 +279,16 @@ class World:
         )
         if not privileged:
             return
-        for artifact in ("recording", "transcript"):
-            wanted = record[f"{artifact}_wanted"]
+        for artifact in ARTIFACTS:
+            wanted = record.get(f"{artifact}_wanted")
             if wanted is None:
                 wanted = self._auto(record, artifact)
-            if wanted and not record[f"active_{artifact}"]:
+            if wanted and not record.get(f"active_{artifact}"):
                 self._start_artifact(record, artifact, now)
 
     def _start_artifact(self, record: dict[str, Any], artifact: str, now: float) -> None:
-        collection = "recordings" if artifact == "recording" else "transcripts"
-        name = f"{record['name']}/{collection}/{ids.resource_id(20)}"
+        collection = ARTIFACTS[artifact][0]
+        name = f"{record['name']}/{SEGMENTS[collection]}/{ids.resource_id(20)}"
         item = {
             "name": name,
             "conference": record["name"],
@@ -291,10 +302,10 @@ class World:
         record[f"active_{artifact}"] = name
 
     def _stop_artifact(self, record: dict[str, Any], artifact: str, now: float) -> None:
-        name = record[f"active_{artifact}"]
+        name = record.get(f"active_{artifact}")
         if not name:
             return
-        collection = "recordings" if artifact == "recording" else "transcripts"
+        collection = ARTIFACTS[artifact][0]
         item = self.state[collection][name]
         item["end"] = now
         delay = float(self.store.settings[f"{artifact}_ready_delay_seconds"])
@@ -389,7 +400,7 @@ class World:
 
     def materialize(self, now: float) -> None:
         """Produce the Drive files of every artifact whose generation delay has passed."""
-        for collection, artifact in (("recordings", "Recording"), ("transcripts", "Transcript")):
+        for collection, artifact in ARTIFACTS.values():
             ready = [
                 i
                 for i in self.state[collection].values()
@@ -404,14 +415,20 @@ class World:
         stamp = datetime.fromtimestamp(item["start"], UTC).strftime("%Y-%m-%d %H:%M")
         file_id = ids.drive_file_id()
         recording = artifact == "Recording"
+        # Meet writes transcripts as Google Docs, or (newer) as plain-text Drive files.
+        text = artifact == "Transcript" and self.store.settings["transcript_format"] == "text"
+        mime = RECORDING_MIME if recording else TEXT_MIME if text else DOC_MIME
+        size = item["size"] if recording else None
+        if text:
+            size = len(self.transcript_text(item).encode("utf-8"))
         self.state["files"][file_id] = {
             "id": file_id,
             "name": f"{space['meeting_code']} ({stamp} GMT) - {artifact}"
-            + (".mp4" if recording else ""),
-            "mimeType": RECORDING_MIME if recording else DOC_MIME,
+            + (".mp4" if recording else ".txt" if text else ""),
+            "mimeType": mime,
             "owner": space["owner"],
             "created": item["ready_at"],
-            "size": item["size"] if recording else None,
+            "size": size,
             "seed": file_id,  # content is a pure function of the id and the size
             "md5": None,
             "sha256": None,
@@ -420,3 +437,31 @@ class World:
         item["file_id"] = file_id
         self.state["changes"].append({"fileId": file_id, "time": item["ready_at"]})
         self.store.mark_dirty()
+
+    def document_text(self, source: str) -> str:
+        """The text of the Docs/text file made for artifact ``source`` (its resource name)."""
+        if "/smartNotes/" in source:
+            return self.smart_notes_text(self.state["smart_notes"][source])
+        return self.transcript_text(self.state["transcripts"][source])
+
+    def smart_notes_text(self, note: dict[str, Any]) -> str:
+        record = self.state["conference_records"][note["conference"]]
+        space = self.state["spaces"][record["space"]]
+        names = sorted(
+            {
+                p["display_name"]
+                for p in self._participants(record)
+                if p["earliest_start"] <= (note["end"] or note["start"])
+            }
+        )
+        minutes = int(((note["end"] or note["start"]) - note["start"]) // 60)
+        lines = [
+            f"{space['meeting_code']} - Notes by Gemini",
+            "",
+            "Summary",
+            f"{', '.join(names)} met for {minutes} minutes.",
+            "",
+            "Next steps",
+            "No suggested next steps were found for this meeting.",
+        ]
+        return "\ufeff" + "\r\n".join(lines) + "\r\n"

@@ -31,6 +31,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Keep JSON response bodies in the request log (schema checks, debugging).
     "record_response_bodies": False,
     "request_log_limit": 5000,
+    # External accounts whose email people.get shows (the organizer's "other contacts").
+    "external_visible_emails": [],
+    # Subjects that may read Directory users.get with viewType=admin_view.
+    "directory_admins": [],
+    # How Meet writes transcripts to Drive: "google_doc" (export only) or "text" (alt=media).
+    "transcript_format": "google_doc",
+    # Emulated seconds from the end of a smart-notes session to FILE_GENERATED.
+    "smart_notes_ready_delay_seconds": 120.0,
 }
 
 
@@ -49,11 +57,16 @@ def empty_state() -> dict[str, Any]:
         "recordings": {},
         "transcripts": {},
         "entries": {},
+        "smart_notes": {},  # "conferenceRecords/x/smartNotes/y" -> Gemini's notes
         "files": {},  # Drive file id -> file record
         "changes": [],  # Drive change log: [{fileId, time}]
         "invitations": [],
         "counter": 0,
     }
+
+
+# Collections newer than some saved states: a state file without them is still version 1.
+ADDED_LATER = frozenset({"smart_notes"})
 
 
 class StateFileError(ValueError):
@@ -67,7 +80,7 @@ def _load(path: Path) -> dict[str, Any]:
         raise StateFileError(f"{path}: not a readable emulator state file ({exc})") from None
     if not isinstance(loaded, dict) or loaded.get("version") != STATE_VERSION:
         raise StateFileError(f"{path}: not an emulator state file of version {STATE_VERSION}")
-    missing = set(empty_state()) - set(loaded)
+    missing = set(empty_state()) - set(loaded) - ADDED_LATER
     if missing:
         raise StateFileError(f"{path}: state file lacks {sorted(missing)}")
     return loaded

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from meet_core.days import day_bounds
 from meet_core.db.models import Meeting, MeetingStatus
 from meet_core.harvest.apply import apply_snapshot
+from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_pipeline.partitions import DAILY
 from meet_pipeline.policy import DATABASE_KIND, GOOGLE_POOL
@@ -41,6 +42,7 @@ def conference_records(
     sessions, gateway = database.sessions(), google.gateway()
     calls_before = gateway.calls.total
     window = policy.window()
+    identities = IdentityResolver(sessions, gateway, now=clock.now)
     day_start, day_end = day_bounds(context.partition_key)
     with sessions() as session:
         targets = [
@@ -59,7 +61,8 @@ def conference_records(
     totals = {"records": 0, "participants": 0, "sessions": 0, "artifacts_changed": 0}
     transitions: list[str] = []
     for target in targets:
-        snapshot = fetch_snapshot(gateway, target)  # Google errors fail the step: retried
+        # Google errors fail the step: retried. Identities are cached per person.
+        snapshot = fetch_snapshot(gateway, target, identities=identities)
         with sessions.begin() as session:
             outcome = apply_snapshot(
                 session, snapshot, now=clock.now(), policy=window, actor="asset:conference_records"

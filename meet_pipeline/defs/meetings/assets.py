@@ -64,7 +64,7 @@ def attendance(
             "participants_changed": changed,
             **{
                 f"attendees_{kind}": kinds.get(kind, 0)
-                for kind in ("signed_in", "external", "anonymous", "phone")
+                for kind in ("internal", "external", "anonymous", "phone")
             },
         }
     )

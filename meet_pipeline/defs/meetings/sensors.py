@@ -29,6 +29,7 @@ from meet_core.db.models import Meeting
 from meet_core.google import GoogleError
 from meet_core.harvest.apply import apply_snapshot, complete_record_names
 from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_core.harvest.watchlist import next_batch, resting, watch_list
 from meet_core.provisioning import ProvisionResult, retry_pending
@@ -106,6 +107,7 @@ def conference_sensor(
 ) -> dg.SensorResult:
     started = time.monotonic()
     sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
+    identities = IdentityResolver(sessions, gateway, now=clock.now)
     calls_before = gateway.calls.total
     cursor = read_cursor(context.cursor)
     now = tick_time = clock.now()
@@ -133,7 +135,9 @@ def conference_sensor(
             target = MeetingTarget.of(meeting)
             complete = complete_record_names(session, meeting_id)
         try:
-            snapshot = fetch_snapshot(gateway, target, complete_records=complete)
+            snapshot = fetch_snapshot(
+                gateway, target, complete_records=complete, identities=identities
+            )
         except GoogleError as exc:  # retried inside the gateway already; next tick tries again
             errors += 1
             context.log.warning("meeting %s: Google: %s", meeting_id, exc)
