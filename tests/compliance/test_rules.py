@@ -289,6 +289,7 @@ def test_minutes_and_counts() -> None:
         {"expiry_margin": timedelta(days=30)},
         {"lock_mode": "WEAK"},
         {"retention_days": 0},
+        {"coverage_tolerance": timedelta(seconds=-1)},
         {"retention_days": "30"},
     ],
 )
@@ -306,6 +307,14 @@ def test_service_levels_refuse_garbage(changes: dict) -> None:
             "MEET_COMPLIANCE_RECORDING_WAIT_MINUTES",
         ),
         ({"MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS": "30"}, "MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS"),
+        (
+            {"MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS": "-1"},
+            "MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS",
+        ),
+        (
+            {"MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS": "a minute"},
+            "MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS",
+        ),
         ({"MEET_WEBHOOK_URL": "ftp://xoma"}, "MEET_WEBHOOK_URL"),
         ({"MEET_WEBHOOK_URL": "https://xoma.example/hooks"}, "MEET_WEBHOOK_SECRET"),
         (
@@ -340,6 +349,9 @@ def test_compliance_settings_defaults_and_values() -> None:
         }
     )
     assert ServiceLevels.from_settings(settings).archive_within == timedelta(minutes=60)
+    assert default.coverage_tolerance == timedelta(seconds=60)
+    tolerant = Settings.from_env({"MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS": "120"})
+    assert ServiceLevels.from_settings(tolerant).coverage_tolerance == timedelta(seconds=120)
     assert (settings.webhook_url, settings.webhook_max_attempts) == ("http://127.0.0.1:9/h", 3)
     assert "s" * 32 not in repr(settings)
 
