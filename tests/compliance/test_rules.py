@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from meet_core.compliance.coverage import PresenceSpan
 from meet_core.compliance.rules import (
     ArtifactFacts,
     MeetingFacts,
@@ -16,7 +17,6 @@ from meet_core.compliance.rules import (
     lock_problem,
     outcome_of,
 )
-from meet_core.compliance.coverage import PresenceSpan
 from meet_core.compliance.service_levels import ServiceLevels
 from meet_core.db.models import ArtifactKind, ManifestState, MeetingStatus, ViolationReason
 from meet_core.settings import Settings
