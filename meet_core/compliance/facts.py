@@ -189,7 +189,8 @@ def _presence(session: Session, ids: list[str]) -> dict[str, list[PresenceSpan]]
     ).all()
     found: dict[str, list[PresenceSpan]] = defaultdict(list)
     for meeting_id, conference, who, start, end in rows:
-        found[meeting_id].append(PresenceSpan(conference, who, start, end))
+        if start is not None:  # filtered above; for the type checker
+            found[meeting_id].append(PresenceSpan(conference, who, start, end))
     return found
 
 
