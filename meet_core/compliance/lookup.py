@@ -152,6 +152,11 @@ def ledger_day(session: Session, day: str, *, status: str | None = None) -> list
             "reasons": [r for r in e.violation_reasons.split(",") if r],
             "recordings": f"{e.recordings_archived}/{e.recordings_found}",
             "transcripts": f"{e.transcripts_archived}/{e.transcripts_found}",
+            # Recording coverage (None until judged / not held); intervals in UTC.
+            "recorded_seconds": e.recorded_seconds,
+            "unrecorded_seconds": e.unrecorded_seconds,
+            "coverage": e.coverage,
+            "unrecorded_intervals": e.unrecorded_intervals or [],
             "attendees": people.get(e.meeting_id, []),
         }
         for e in entries
