@@ -40,6 +40,10 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
         violations = session.scalar(
             select(func.count()).where(LedgerEntry.meeting_id.in_(ids), LedgerEntry.compliance_status == "violation")
         )
+        # Seconds people were in a held meeting with no recording running (issue 13).
+        unrecorded = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.unrecorded_seconds), 0)).where(LedgerEntry.meeting_id.in_(ids))
+        )
         chain = verify_chain(session)
     return {
         "meetings": len(ids),
@@ -51,6 +55,7 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
         "transcripts_archived": archived.get("transcript_text", 0),
         "artifacts_not_archived": not_archived,
         "violations": violations,
+        "unrecorded_seconds": int(unrecorded or 0),
         "audit_verified": chain.ok,
         "runs": dict(pipeline.runs),
     }
