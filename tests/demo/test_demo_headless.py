@@ -39,9 +39,10 @@ def run_demo(env: dict[str, str]) -> dict[str, object]:
     )
     assert result.returncode == 0, result.stderr[-4000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    # 120 s paused + 600 s before the late host; the emulator clock also moves with the
-    # wall clock between two control calls.
-    assert 720 <= summary["unrecorded_seconds"] <= 760, summary["unrecorded_seconds"]
+    # 120 s paused (restarted) + 600 s before the late host (review) + the external-only
+    # meeting's 25 minutes, none recorded (1,500 s). The emulator clock also moves with the
+    # wall clock, and the external meeting spans the pipeline's settling: at least that.
+    assert 2220 <= summary["unrecorded_seconds"] <= 3600, summary["unrecorded_seconds"]
     return {key: summary[key] for key in EXPECTED}
 
 
