@@ -163,6 +163,7 @@ def table_counts(conn: Connection) -> dict[str, int]:
         "participants",
         "conference_records",
         "conference_participants",
+        "participant_sessions",
         "archive_manifest",
     )
     return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in tables}  # noqa: S608
