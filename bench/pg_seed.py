@@ -76,6 +76,13 @@ SEED_HISTORY = [
                       AND '{prefix}-0000-4000-8000-' || lpad({last}::text, 12, '0')
     """,
     """
+    INSERT INTO participant_sessions (name, participant_id, start_time, end_time, duration_seconds)
+    SELECT p.name || '/participantSessions/1', p.id, p.first_joined_at, p.last_left_at, 2400
+    FROM conference_participants p
+    WHERE p.meeting_id BETWEEN '{prefix}-0000-4000-8000-' || lpad({first}::text, 12, '0')
+                      AND '{prefix}-0000-4000-8000-' || lpad({last}::text, 12, '0')
+    """,
+    """
     INSERT INTO archive_manifest (artifact_name, kind, meeting_id, conference_record_name, partition_date,
                                   google_state, source_id, artifact_start_time, artifact_end_time,
                                   state, attempts, bucket, object_key, version_id, content_type, size,
@@ -156,6 +163,7 @@ def table_counts(conn: Connection) -> dict[str, int]:
         "participants",
         "conference_records",
         "conference_participants",
+        "participant_sessions",
         "archive_manifest",
     )
     return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in tables}  # noqa: S608

@@ -159,6 +159,10 @@ def _ledger_show(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{row['scheduled_start']}  {row['external_id']}  {row['title']!r}  {row['verdict'].upper()}"
               f"  ({row['outcome']}; reasons: {reasons}; recordings {row['recordings']}, "
               f"transcripts {row['transcripts']})  meeting {row['meeting_id']}")
+        if row["coverage"] is not None:
+            gaps = ", ".join(f"{i['start']}–{i['end']}" for i in row["unrecorded_intervals"])
+            print(f"    coverage {row['coverage']:.1%}: recorded {row['recorded_seconds']} s, "
+                  f"unrecorded {row['unrecorded_seconds']} s" + (f" ({gaps})" if gaps else ""))
         for person in row["attendees"]:
             who = person["email"] or person["display_name"] or "(unknown)"
             if not person["attended"]:

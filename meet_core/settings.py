@@ -144,6 +144,7 @@ class Settings:
     compliance_archive_sla_minutes: int = 1440
     compliance_recording_wait_minutes: int = 180
     compliance_expiry_margin_days: int = 7
+    compliance_coverage_tolerance_seconds: int = 60
     webhook_url: str | None = None
     webhook_secret: str = field(default="", repr=False)
     webhook_max_attempts: int = 8
@@ -196,6 +197,9 @@ class Settings:
                 env, "MEET_COMPLIANCE_RECORDING_WAIT_MINUTES", 180, 1, 7 * 24 * 60
             ),
             compliance_expiry_margin_days=env_int(env, "MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS", 7, 1, 29),
+            compliance_coverage_tolerance_seconds=env_int(
+                env, "MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS", 60, 0, 3600
+            ),
             webhook_url=_url(env, "MEET_WEBHOOK_URL", ("http", "https")),
             webhook_secret=_webhook_secret(env),
             webhook_max_attempts=env_int(env, "MEET_WEBHOOK_MAX_ATTEMPTS", 8, 1, 50),

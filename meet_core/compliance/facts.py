@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from meet_core.compliance.coverage import PresenceSpan
 from meet_core.compliance.rules import ArtifactFacts, MeetingFacts
 from meet_core.days import day_bounds
 from meet_core.db.models import (
@@ -24,6 +25,7 @@ from meet_core.db.models import (
     Meeting,
     ObjectCheck,
     Participant,
+    ParticipantSession,
 )
 
 DEFAULT_BATCH = 2000
@@ -92,6 +94,7 @@ def _facts(session: Session, meetings: Sequence[Any]) -> list[MeetingFacts]:
     attendance = _attendance(session, ids)
     records = _records(session, ids)
     artifacts = _artifacts(session, ids)
+    presence = _presence(session, ids)
     result = []
     for m in meetings:
         joined, invited_joined, uninvited = attendance.get(m.id, (0, 0, 0))
@@ -119,6 +122,7 @@ def _facts(session: Session, meetings: Sequence[Any]) -> list[MeetingFacts]:
                 invited_joined_count=invited_joined,
                 artifacts=tuple(artifacts.get(m.id, ())),
                 uninvited_count=uninvited,
+                presence=tuple(presence.get(m.id, ())),
             )
         )
     return result
@@ -166,6 +170,30 @@ def _records(session: Session, ids: list[str]) -> dict[str, tuple[Any, ...]]:
     return {r[0]: (int(r[1]), r[2], r[3], bool(r[4]), int(r[5] or 0), r[6]) for r in rows}
 
 
+def _presence(session: Session, ids: list[str]) -> dict[str, list[PresenceSpan]]:
+    """Every participant session, by conference: what recording coverage is measured
+    against. A session with no end yet ends with its conference, if that has ended."""
+    p, s, r = ConferenceParticipant, ParticipantSession, ConferenceRecord
+    rows = session.execute(
+        select(
+            p.meeting_id,
+            r.name,
+            func.coalesce(p.email, p.display_name, p.user_name, p.name),
+            s.start_time,
+            func.coalesce(s.end_time, r.end_time),
+        )
+        .select_from(s)
+        .join(p, p.id == s.participant_id)
+        .join(r, r.id == p.conference_record_id)
+        .where(p.meeting_id.in_(ids), s.start_time.is_not(None))
+    ).all()
+    found: dict[str, list[PresenceSpan]] = defaultdict(list)
+    for meeting_id, conference, who, start, end in rows:
+        if start is not None:  # filtered above; for the type checker
+            found[meeting_id].append(PresenceSpan(conference, who, start, end))
+    return found
+
+
 def _artifacts(session: Session, ids: list[str]) -> dict[str, list[ArtifactFacts]]:
     m, c = ArchiveManifestEntry, ObjectCheck
     rows = session.execute(
@@ -187,6 +215,9 @@ def _artifacts(session: Session, ids: list[str]) -> dict[str, list[ArtifactFacts
             m.archived_at,
             c.outcome,
             c.problem,
+            m.conference_record_name,
+            m.artifact_start_time,
+            m.artifact_end_time,
         )
         .outerjoin(c, c.manifest_id == m.id)
         .where(m.meeting_id.in_(ids))
@@ -212,6 +243,9 @@ def _artifacts(session: Session, ids: list[str]) -> dict[str, list[ArtifactFacts
                 archived_at=r.archived_at,
                 check_outcome=r.outcome,
                 check_problem=r.problem,
+                conference=r.conference_record_name,
+                start=r.artifact_start_time,
+                end=r.artifact_end_time,
             )
         )
     return found

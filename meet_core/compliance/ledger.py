@@ -102,6 +102,7 @@ def ledger_values(facts: MeetingFacts, verdict: Verdict, now: datetime) -> dict[
         "violation_reasons": ",".join(r.value for r in verdict.reasons),
         "pending_until": verdict.pending_until,
         "evaluated_at": now,
+        **verdict.coverage_columns,
     }
 
 

@@ -158,6 +158,11 @@ def ledger_day(session: Session, day: str, *, status: str | None = None) -> list
             "transcripts": f"{e.transcripts_archived}/{e.transcripts_found}",
             "smart_notes": f"{e.smart_notes_archived}/{e.smart_notes_found}",
             "uninvited_attendees": e.uninvited_count,
+            # Recording coverage (None until judged / not held); intervals in UTC.
+            "recorded_seconds": e.recorded_seconds,
+            "unrecorded_seconds": e.unrecorded_seconds,
+            "coverage": e.coverage,
+            "unrecorded_intervals": e.unrecorded_intervals or [],
             "attendees": people.get(e.meeting_id, []),
         }
         for e in entries

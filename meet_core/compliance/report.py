@@ -118,6 +118,8 @@ def gather(session: Session, day: str, now: datetime) -> ReportData:
     frame = pd.DataFrame([tuple(r) for r in rows], columns=LEDGER_COLUMNS)
     for name in TIME_COLUMNS:
         frame[name] = pd.to_datetime(frame[name], utc=True)
+    if "unrecorded_intervals" in frame:  # flat for CSV and Parquet: ISO 8601 intervals
+        frame["unrecorded_intervals"] = frame["unrecorded_intervals"].map(intervals_text)
     in_violation = frame[(frame["compliance_status"] == "violation") & frame["held"].astype(bool)]
     people = attendees(session, list(in_violation["meeting_id"]))
     attendance = [
@@ -141,6 +143,41 @@ def gather(session: Session, day: str, now: datetime) -> ReportData:
     return ReportData(
         day, now, summaries.get(day), history, listed, count, frame, attendance, uninvited
     )
+
+
+def intervals_text(stored: Any) -> str:
+    """The ledger's unrecorded intervals as ``start/end`` (ISO 8601), ``; `` between them."""
+    if not isinstance(stored, list):
+        return ""
+    return "; ".join(
+        f"{i.get('start')}/{i.get('end')}" for i in stored if isinstance(i, dict)
+    )
+
+
+def day_coverage(frame: pd.DataFrame) -> tuple[int, int, float | None]:
+    """Held meetings' seconds present and unrecorded over the day, and the coverage
+    (1 - unrecorded / present), as the ``compliance_coverage_daily`` view computes it."""
+    if "present_seconds" not in frame or frame.empty:
+        return 0, 0, None
+    held = frame[frame["held"].astype(bool)]
+    present = int(pd.to_numeric(held["present_seconds"]).fillna(0).sum())
+    unrecorded = int(pd.to_numeric(held["unrecorded_seconds"]).fillna(0).sum())
+    return present, unrecorded, (round(1 - unrecorded / present, 4) if present else None)
+
+
+def _coverage_rows(frame: pd.DataFrame) -> str:
+    if "unrecorded_seconds" not in frame or frame.empty:
+        gaps = frame
+    else:
+        gaps = frame[pd.to_numeric(frame["unrecorded_seconds"]).fillna(0) > 0]
+    rows = [
+        f"<tr><td>{escape(str(r.external_id))}</td><td>{escape(str(r.title))}</td>"
+        f"<td class=num>{int(r.present_seconds)}</td><td class=num>{int(r.recorded_seconds)}</td>"
+        f"<td class=num>{int(r.unrecorded_seconds)}</td><td class=num>{r.coverage:.1%}</td>"
+        f"<td>{escape(str(r.unrecorded_intervals))}</td></tr>"
+        for r in gaps.itertuples()
+    ]
+    return "".join(rows) or '<tr><td colspan="7">Every held meeting was recorded throughout.</td></tr>'
 
 
 def render_csv(data: ReportData) -> bytes:
@@ -217,6 +254,8 @@ def _artifact_rows(ledger: pd.DataFrame) -> str:
 def render_html(data: ReportData) -> bytes:
     s = data.summary
     rate = f"{s.compliance_rate * 100:.1f}%" if s and s.compliance_rate is not None else "n/a"
+    _, unrecorded, coverage = day_coverage(data.ledger)
+    covered = f"{coverage * 100:.1f}%" if coverage is not None else "n/a"
     cards = "".join(
         [
             _card("meetings", s.meetings if s else 0),
@@ -228,6 +267,8 @@ def render_html(data: ReportData) -> bytes:
             _card("violations", s.violation if s else 0, "bad" if s and s.violation else "good"),
             _card("compliance rate", rate, "bad" if s and s.violation else "good"),
             _card("uninvited attendees", int(data.ledger["uninvited_count"].sum())),
+            _card("recording coverage", covered, "bad" if unrecorded else "good"),
+            _card("unrecorded seconds", unrecorded, "bad" if unrecorded else "good"),
             _card(
                 "open violations (all days)",
                 data.open_violation_count,
@@ -268,6 +309,12 @@ attached as CSV and Parquet beside this page.</p>
 {rate_chart(data.history)}
 <h2>Violations of the day by reason</h2>
 <table><tr><th>reason</th><th>meetings</th></tr>{reasons}</table>
+<h2>Recording coverage: held meetings with unrecorded time</h2>
+<p class="meta">Seconds with at least one participant present; unrecorded gaps shorter than
+the tolerance (MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS) are not counted. Intervals in UTC.</p>
+<table><tr><th>meeting (XOMA id)</th><th>title</th><th>present s</th><th>recorded s</th>
+<th>unrecorded s</th><th>coverage</th><th>unrecorded intervals</th></tr>
+{_coverage_rows(data.ledger)}</table>
 <h2>Who attended the day's meetings in violation</h2>
 <table><tr><th>meeting (XOMA id)</th><th>title</th><th>attendee</th><th>invited</th><th>kind</th>
 <th>joined (UTC)</th><th>left (UTC)</th><th>seconds</th></tr>

@@ -10,6 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from meet_core.compliance.coverage import (
+    Coverage,
+    PresenceSpan,
+    RecordingSpan,
+    coverage_of,
+    describe_gaps,
+    gaps_as_json,
+)
 from meet_core.compliance.service_levels import (
     CONFERENCE_RECORD_LIFETIME,
     RETENTION_GRACE,
@@ -62,6 +70,9 @@ class ArtifactFacts:
     archived_at: datetime | None = None
     check_outcome: str | None = None  # None: never looked at in S3
     check_problem: str | None = None
+    conference: str | None = None  # the conference record it belongs to
+    start: datetime | None = None  # Google's startTime / endTime, when it gave them
+    end: datetime | None = None
 
     @property
     def archived(self) -> bool:
@@ -89,6 +100,7 @@ class MeetingFacts:
     invited_joined_count: int = 0
     artifacts: tuple[ArtifactFacts, ...] = ()
     uninvited_count: int = 0  # people seen who were not invited (the organizer excluded)
+    presence: tuple[PresenceSpan, ...] = ()  # participant sessions, for recording coverage
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +124,19 @@ class Verdict:
     pending_until: datetime | None
     smart_notes_found: int = 0
     smart_notes_archived: int = 0
+    coverage: Coverage | None = None  # held meetings only
+
+    @property
+    def coverage_columns(self) -> dict[str, object]:
+        """The ledger's coverage columns (all None for a meeting that was not held)."""
+        c = self.coverage
+        return {
+            "present_seconds": c.present_seconds if c else None,
+            "recorded_seconds": c.recorded_seconds if c else None,
+            "unrecorded_seconds": c.unrecorded_seconds if c else None,
+            "coverage": c.coverage if c else None,
+            "unrecorded_intervals": gaps_as_json(c) if c else None,
+        }
 
 
 def outcome_of(facts: MeetingFacts) -> str:
@@ -184,6 +209,25 @@ def lock_problem(artifact: ArtifactFacts, levels: ServiceLevels) -> str | None:
     return None
 
 
+def recording_coverage(facts: MeetingFacts, now: datetime, levels: ServiceLevels) -> Coverage:
+    spans = [
+        RecordingSpan(a.conference or "", a.start, a.end)
+        for a in facts.artifacts
+        if a.kind == ArtifactKind.RECORDING
+    ]
+    return coverage_of(facts.presence, spans, now=now, tolerance=levels.coverage_tolerance)
+
+
+def coverage_final(facts: MeetingFacts) -> bool:
+    """Google has given every recording's times and attendance was read after the end:
+    the coverage will not change any more."""
+    return not facts.records_unfinal and all(
+        a.start is not None and a.end is not None
+        for a in facts.artifacts
+        if a.kind == ArtifactKind.RECORDING
+    )
+
+
 @dataclass
 class _Findings:
     reasons: dict[ViolationReason, str]
@@ -245,10 +289,33 @@ def _judge_artifacts(
             found.violate(ViolationReason.OBJECT_MISSING_OR_UNLOCKED, f"{name}: {problem}")
 
 
+def _judge_coverage(
+    facts: MeetingFacts,
+    over_at: datetime | None,
+    now: datetime,
+    levels: ServiceLevels,
+    found: _Findings,
+) -> Coverage:
+    """``unrecorded_time`` once the conference is over and at least one recording exists
+    (none at all is ``held_without_recording``). A recording whose times Google has not
+    given yet (still STARTED, or ENDED without times) covers nothing: the verdict waits
+    for it up to the recording wait, then counts its time as unrecorded."""
+    result = recording_coverage(facts, now, levels)
+    has_recording = any(a.kind == ArtifactKind.RECORDING for a in facts.artifacts)
+    if over_at is None or not has_recording or not result.gaps:
+        return result
+    if coverage_final(facts) or now >= over_at + levels.recording_wait:
+        found.violate(ViolationReason.UNRECORDED_TIME, describe_gaps(result))
+    else:
+        found.wait(over_at + levels.recording_wait)
+    return result
+
+
 def assess(facts: MeetingFacts, now: datetime, levels: ServiceLevels) -> Verdict:
     """The ledger verdict for one meeting at ``now``."""
     outcome = outcome_of(facts)
     found = _Findings({}, [])
+    coverage: Coverage | None = None
     if outcome == PROVISIONING_FAILED:
         found.violate(
             ViolationReason.PROVISIONING_FAILED,
@@ -266,6 +333,7 @@ def assess(facts: MeetingFacts, now: datetime, levels: ServiceLevels) -> Verdict
         found.wait(facts.scheduled_end)
     elif outcome == HELD:
         _judge_artifacts(facts, conference_over_at(facts), now, levels, found)
+        coverage = _judge_coverage(facts, conference_over_at(facts), now, levels, found)
     if outcome in (HELD, SCHEDULED) and not harvest_complete(facts):
         expiry = record_expiry(facts)
         if now >= expiry - levels.expiry_margin:
@@ -281,7 +349,7 @@ def assess(facts: MeetingFacts, now: datetime, levels: ServiceLevels) -> Verdict
         if found.pending_until
         else ComplianceStatus.COMPLIANT
     )
-    return _verdict(facts, outcome, status, reasons, found)
+    return _verdict(facts, outcome, status, reasons, found, coverage)
 
 
 def _verdict(
@@ -290,6 +358,7 @@ def _verdict(
     status: ComplianceStatus,
     reasons: tuple[ViolationReason, ...],
     found: _Findings,
+    coverage: Coverage | None = None,
 ) -> Verdict:
     recordings = [a for a in facts.artifacts if a.kind == ArtifactKind.RECORDING]
     transcripts = [a for a in facts.artifacts if a.kind != ArtifactKind.RECORDING]
@@ -325,4 +394,5 @@ def _verdict(
         smart_notes_archived=sum(
             1 for a in facts.artifacts if a.kind == ArtifactKind.SMART_NOTES and a.archived
         ),
+        coverage=coverage,
     )

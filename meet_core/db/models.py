@@ -390,6 +390,7 @@ class ViolationReason(enum.StrEnum):
     OBJECT_MISSING_OR_UNLOCKED = "object_missing_or_unlocked"
     HARVEST_NEAR_EXPIRY = "harvest_near_expiry"
     PROVISIONING_FAILED = "provisioning_failed"
+    UNRECORDED_TIME = "unrecorded_time"  # people present while no recording ran (0008)
 
 
 class ViolationState(enum.StrEnum):
@@ -446,6 +447,12 @@ class LedgerEntry(Base):
     violation_reasons: Mapped[str] = mapped_column(String(300))
     pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Recording coverage (0008): None until the meeting is held and its coverage judged.
+    present_seconds: Mapped[int | None] = mapped_column(Integer)
+    recorded_seconds: Mapped[int | None] = mapped_column(Integer)
+    unrecorded_seconds: Mapped[int | None] = mapped_column(Integer)
+    coverage: Mapped[float | None] = mapped_column(Float)
+    unrecorded_intervals: Mapped[Any | None] = mapped_column(JSON)  # [{"start", "end"}] UTC
 
 
 class ComplianceViolation(Base):
@@ -491,6 +498,7 @@ class ComplianceDailySummary(Base):
     object_missing_or_unlocked: Mapped[int] = mapped_column(Integer)
     harvest_near_expiry: Mapped[int] = mapped_column(Integer)
     provisioning_failed: Mapped[int] = mapped_column(Integer)
+    unrecorded_time: Mapped[int] = mapped_column(Integer, server_default="0")
     open_violations: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -5,13 +5,15 @@ in them do, played on the emulator's clock (compressed time).
   no_show      nobody comes                                        -> not_held
   external     only external guests and an anonymous visitor: nobody may record
                                                                    -> violation
-  restarted    the recording is stopped and started again          -> two recordings
+  restarted    the recording is paused (stopped, started again 2 minutes later)
+                                    -> two recordings, unrecorded_time (~120 s)
   transcript   organizer, colleague and a phone dial-in            -> transcript
   rescheduled  moved 10 minutes later before it starts, then held
   cancelled    cancelled before it starts                          -> cancelled
   outage       created while Google is failing: 202 pending, provisioned later
   standup      a short internal meeting
-  review       organizer and two external reviewers
+  review       two external reviewers wait 10 minutes for the organizer (a late host:
+               nobody may record until she joins)       -> unrecorded_time (~600 s)
 """
 
 from __future__ import annotations
@@ -136,13 +138,14 @@ class Scenario:
         for label, who in {
             "normal": [org, ann, carl], "external": [carl, dora], "restarted": [org, ann],
             "transcript": [org, ann], "outage": [org, ben], "standup": [org, ann, ben],
-            "review": [org, carl, eve],
         }.items():
             for email, name in who:
                 p.join(s[label], email, display_name=name)
         p.join(s["external"], kind="anonymousUser", display_name="Visitor")
         p.join(s["transcript"], kind="phoneUser", display_name="+41 44 *** ** 12")
         self.settle()
+        for email, name in (carl, eve):  # the review's host is late
+            p.join(s["review"], email, display_name=name)
         self.advance(5)
         p.stop_recording(s["restarted"])
         self.advance(2)
@@ -151,6 +154,7 @@ class Scenario:
         p.join(s["rescheduled"], org[0], display_name=org[1])
         p.join(s["rescheduled"], ben[0], display_name=ben[1])
         p.join(s["rescheduled"], carl[0], display_name=carl[1])
+        p.join(s["review"], org[0], display_name=org[1])  # recording starts only now
         self.settle()
         self.advance(15)
         self.say("People leave; Google generates the files:")

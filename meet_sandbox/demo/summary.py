@@ -44,6 +44,10 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
         uninvited = session.scalar(
             select(func.coalesce(func.sum(LedgerEntry.uninvited_count), 0)).where(LedgerEntry.meeting_id.in_(ids))
         )
+        # Seconds people were in a held meeting with no recording running (issue 13).
+        unrecorded = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.unrecorded_seconds), 0)).where(LedgerEntry.meeting_id.in_(ids))
+        )
         chain = verify_chain(session)
     return {
         "meetings": len(ids),
@@ -56,6 +60,7 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
         "artifacts_not_archived": not_archived,
         "violations": violations,
         "uninvited_attendees": int(uninvited or 0),
+        "unrecorded_seconds": int(unrecorded or 0),
         "audit_verified": chain.ok,
         "runs": dict(pipeline.runs),
     }

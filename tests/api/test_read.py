@@ -172,6 +172,10 @@ def test_detail_has_fixed_recording_and_compliance_shape(
         "transcripts": 0,
         "transcripts_archived": 0,
         "last_archived_at": None,
+        "recorded_seconds": None,
+        "unrecorded_seconds": None,
+        "coverage": None,
+        "unrecorded_intervals": [],
     }
     assert detail["compliance"] == {
         "state": "awaiting_meeting",
@@ -358,6 +362,39 @@ def test_detail_reflects_archive_and_ledger(
     assert compliance["evaluated_at"] is not None
 
 
+def test_detail_shows_recording_coverage_from_the_ledger(
+    api: Api, keys: Keys, xoma: httpx.Client
+) -> None:
+    meeting_id = insert_pending(api.sessions, keys.client_id, status="finished")
+    now = datetime.now(UTC)
+    gap = {"start": "2025-06-02T09:00:00Z", "end": "2025-06-02T09:15:00Z"}
+    with api.sessions.begin() as session:
+        session.add(
+            _ledger_row(
+                meeting_id,
+                keys.client_id,
+                now,
+                violation_reasons="unrecorded_time",
+                present_seconds=1800,
+                recorded_seconds=900,
+                unrecorded_seconds=900,
+                coverage=0.5,
+                unrecorded_intervals=[gap],
+            )
+        )
+    detail = xoma.get(f"/api/v1/meetings/{meeting_id}").json()
+    recording = detail["recording"]
+    assert (
+        recording["recorded_seconds"],
+        recording["unrecorded_seconds"],
+        recording["coverage"],
+    ) == (900, 900, 0.5)
+    assert recording["unrecorded_intervals"] == [
+        {"start": "2025-06-02T09:00:00Z", "end": "2025-06-02T09:15:00Z"}
+    ]
+    assert detail["compliance"]["reasons"] == ["unrecorded_time"]
+
+
 def _entry(meeting_id: str, name: str, kind: str, state: str) -> ArchiveManifestEntry:
     now = datetime.now(UTC)
     return ArchiveManifestEntry(
@@ -403,6 +440,10 @@ def test_detail_has_attendance_archive_counts_and_open_violations(
         "recordings_archived": 1,
         "transcripts": 2,
         "transcripts_archived": 1,
+        "recorded_seconds": None,  # the ledger row of this test carries no coverage
+        "unrecorded_seconds": None,
+        "coverage": None,
+        "unrecorded_intervals": [],
     }
     assert recording["last_archived_at"] is not None
     assert detail["compliance"] == {

@@ -29,7 +29,17 @@ EXPECTED = {
         (0, 0),
         (0, 0),
     ),
-    "restart": ("held", "compliant", "", 2, 2, 2, (2, 2), (1, 1)),
+    # Recording stopped for 3 minutes with two people present (issue 13: unrecorded time).
+    "restart": (
+        "held",
+        "violation",
+        ViolationReason.UNRECORDED_TIME.value,
+        2,
+        2,
+        2,
+        (2, 2),
+        (1, 1),
+    ),
     "transcript": ("held", "compliant", "", 2, 3, 2, (1, 1), (1, 1)),
     "cancelled": ("cancelled", "compliant", "", 2, 0, 0, (0, 0), (0, 0)),
 }
@@ -91,4 +101,6 @@ def test_the_pipeline_day_yields_the_expected_ledger(harness: PipelineHarness) -
     }
     assert [e.event_type for e in events if e.event_type == "compliance.violation"] == [
         "compliance.violation"
-    ]
+    ] * 2  # external: held without recording; restart: unrecorded time
+    restart = rows[day.meetings["restart"]]
+    assert restart.unrecorded_seconds is not None and abs(restart.unrecorded_seconds - 180) <= 5

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from meet_core.compliance.coverage import PresenceSpan
 from meet_core.compliance.rules import (
     ArtifactFacts,
     MeetingFacts,
@@ -17,7 +18,7 @@ from meet_core.compliance.rules import (
     outcome_of,
 )
 from meet_core.compliance.service_levels import ServiceLevels
-from meet_core.db.models import ArtifactKind, ManifestState, MeetingStatus
+from meet_core.db.models import ArtifactKind, ManifestState, MeetingStatus, ViolationReason
 from meet_core.settings import Settings
 
 START = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
@@ -289,6 +290,7 @@ def test_minutes_and_counts() -> None:
         {"expiry_margin": timedelta(days=30)},
         {"lock_mode": "WEAK"},
         {"retention_days": 0},
+        {"coverage_tolerance": timedelta(seconds=-1)},
         {"retention_days": "30"},
     ],
 )
@@ -306,6 +308,14 @@ def test_service_levels_refuse_garbage(changes: dict) -> None:
             "MEET_COMPLIANCE_RECORDING_WAIT_MINUTES",
         ),
         ({"MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS": "30"}, "MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS"),
+        (
+            {"MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS": "-1"},
+            "MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS",
+        ),
+        (
+            {"MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS": "a minute"},
+            "MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS",
+        ),
         ({"MEET_WEBHOOK_URL": "ftp://xoma"}, "MEET_WEBHOOK_URL"),
         ({"MEET_WEBHOOK_URL": "https://xoma.example/hooks"}, "MEET_WEBHOOK_SECRET"),
         (
@@ -340,6 +350,9 @@ def test_compliance_settings_defaults_and_values() -> None:
         }
     )
     assert ServiceLevels.from_settings(settings).archive_within == timedelta(minutes=60)
+    assert default.coverage_tolerance == timedelta(seconds=60)
+    tolerant = Settings.from_env({"MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS": "120"})
+    assert ServiceLevels.from_settings(tolerant).coverage_tolerance == timedelta(seconds=120)
     assert (settings.webhook_url, settings.webhook_max_attempts) == ("http://127.0.0.1:9/h", 3)
     assert "s" * 32 not in repr(settings)
 
@@ -361,3 +374,81 @@ def test_partition_day_bounds() -> None:
         START.replace(hour=0),
         START.replace(hour=0) + timedelta(days=1),
     )
+
+
+# --- recording coverage: unrecorded_time -------------------------------------------------
+
+
+def _present(who: str, start: int, end: int | None) -> PresenceSpan:
+    return PresenceSpan(
+        "conferenceRecords/c1",
+        who,
+        START + timedelta(minutes=start),
+        START + timedelta(minutes=end) if end is not None else None,
+    )
+
+
+def _recorded(start: int | None, end: int | None, **changes: object) -> ArtifactFacts:
+    return archived(
+        conference="conferenceRecords/c1",
+        start=START + timedelta(minutes=start) if start is not None else None,
+        end=START + timedelta(minutes=end) if end is not None else None,
+        **changes,
+    )
+
+
+def test_late_host_opens_unrecorded_time_naming_the_interval_and_who_was_there() -> None:
+    facts = held(
+        _recorded(15, 30),
+        presence=(_present("guest@partner.example", 0, 30), _present("host@example.com", 15, 30)),
+    )
+    verdict = assess(facts, LATER, LEVELS)
+    assert verdict.compliance_status == "violation"
+    assert verdict.reasons == (ViolationReason.UNRECORDED_TIME,)
+    detail = verdict.details[ViolationReason.UNRECORDED_TIME]
+    assert "900 s of 1800 s" in detail
+    assert "2025-06-02 09:00:00–2025-06-02 09:15:00 UTC" in detail
+    assert "guest@partner.example" in detail and "host@example.com" not in detail
+    columns = verdict.coverage_columns
+    assert (columns["recorded_seconds"], columns["unrecorded_seconds"], columns["coverage"]) == (
+        900,
+        900,
+        0.5,
+    )
+    assert columns["unrecorded_intervals"] == [
+        {"start": "2025-06-02T09:00:00Z", "end": "2025-06-02T09:15:00Z"}
+    ]
+
+
+def test_fully_recorded_meeting_is_compliant_with_full_coverage() -> None:
+    facts = held(_recorded(0, 30), presence=(_present("a@example.com", 0, 30),))
+    verdict = assess(facts, LATER, LEVELS)
+    assert (verdict.compliance_status, verdict.reasons) == ("compliant", ())
+    assert verdict.coverage_columns["coverage"] == 1.0
+
+
+def test_no_recording_at_all_stays_held_without_recording_only() -> None:
+    facts = held(presence=(_present("a@example.com", 0, 30),))
+    verdict = assess(facts, END + timedelta(hours=4), LEVELS)
+    assert verdict.reasons == (ViolationReason.HELD_WITHOUT_RECORDING,)
+    assert verdict.coverage_columns["unrecorded_seconds"] == 1800
+
+
+def test_recording_without_times_waits_then_counts_as_unrecorded() -> None:
+    # STARTED (no end) and ENDED without times: not covered; the verdict waits for Google
+    # up to the recording wait, then the time is unrecorded.
+    for recording in (
+        _recorded(0, None, google_state="STARTED", state=ManifestState.PENDING, archived_at=None),
+        _recorded(None, None, google_state="ENDED", state=ManifestState.PENDING, archived_at=None),
+    ):
+        facts = held(recording, presence=(_present("a@example.com", 0, 30),))
+        soon = assess(facts, END + timedelta(hours=1), LEVELS)
+        assert soon.compliance_status == "pending"
+        assert soon.coverage_columns["recorded_seconds"] == 0
+        late = assess(facts, END + timedelta(hours=3), LEVELS)
+        assert ViolationReason.UNRECORDED_TIME in late.reasons
+
+
+def test_not_held_meeting_has_no_coverage_columns() -> None:
+    facts = held(status=MeetingStatus.NOT_HELD, conference_count=0)
+    assert set(assess(facts, LATER, LEVELS).coverage_columns.values()) == {None}

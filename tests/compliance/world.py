@@ -26,6 +26,7 @@ from meet_core.db.models import (
     Meeting,
     MeetingStatus,
     Participant,
+    ParticipantSession,
 )
 
 ORGANIZER = "organizer@example.com"
@@ -152,6 +153,8 @@ class World:
         size: int = 2048,
         drive_sha256: str | None = None,
         google_state: str = "FILE_GENERATED",
+        start: datetime | None = None,
+        end: datetime | None = None,
     ) -> int:
         """A manifest row; when archived, its bytes are really put in S3 under Object Lock."""
         meeting_id = self.meetings[external_id]
@@ -193,6 +196,8 @@ class World:
                 conference_record_name=record,
                 partition_date=self._day_of(session, meeting_id),
                 google_state=google_state,
+                artifact_start_time=start,
+                artifact_end_time=end,
                 state=state.value,
                 attempts=1 if state != ManifestState.PENDING else 0,
                 **values,
@@ -221,3 +226,24 @@ class World:
             row = session.get(ArchiveManifestEntry, manifest_id)
             assert row is not None
             return row
+
+
+def add_session(world: World, record: str, index: int, start: datetime, end: datetime | None) -> None:
+    """A participant session for the ``index``-th person ``world.conference`` made in
+    ``record`` (recording coverage is measured against sessions)."""
+    with world.sessions.begin() as session:
+        participant = session.scalar(
+            select(ConferenceParticipant).where(
+                ConferenceParticipant.name == f"{record}/participants/{index}"
+            )
+        )
+        assert participant is not None
+        session.add(
+            ParticipantSession(
+                name=f"{participant.name}/participantSessions/{next(_counter)}",
+                participant_id=participant.id,
+                start_time=start,
+                end_time=end,
+                duration_seconds=int((end - start).total_seconds()) if end else None,
+            )
+        )

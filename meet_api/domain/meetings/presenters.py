@@ -15,6 +15,7 @@ from meet_api.domain.meetings.schemas import (
     ParticipantOut,
     Provisioning,
     RecordingState,
+    TimeSpan,
     Violation,
 )
 from meet_core.db.models import ConferenceParticipant, ConferenceRecord, Meeting, MeetingStatus
@@ -172,3 +173,15 @@ def ledger_compliance(
             Violation(reason=v.reason, detail=v.detail, opened_at=v.opened_at) for v in violations
         ],
     )
+
+
+def unrecorded_intervals(stored: Any) -> list[TimeSpan]:
+    """The ledger's ``unrecorded_intervals`` JSON ([{"start", "end"}] in UTC) as spans;
+    anything else (null, a meeting not judged yet) is no interval."""
+    if not isinstance(stored, list):
+        return []
+    return [
+        TimeSpan(start=datetime.fromisoformat(i["start"]), end=datetime.fromisoformat(i["end"]))
+        for i in stored
+        if isinstance(i, dict) and isinstance(i.get("start"), str) and isinstance(i.get("end"), str)
+    ]

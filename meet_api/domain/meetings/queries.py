@@ -41,6 +41,7 @@ from meet_api.domain.meetings.presenters import (
     meeting_fields,
     participant_out,
     participant_with_attendance,
+    unrecorded_intervals,
 )
 from meet_api.domain.meetings.schemas import (
     ArchivedObjectOut,
@@ -315,6 +316,10 @@ _DETAIL = (
         LedgerEntry.compliance_status,
         LedgerEntry.violation_reasons,
         LedgerEntry.evaluated_at,
+        LedgerEntry.recorded_seconds,
+        LedgerEntry.unrecorded_seconds,
+        LedgerEntry.coverage,
+        LedgerEntry.unrecorded_intervals,
         Participant.id.label("participant_id"),
         *(c.label(f"p_{c.key}") for c in _PARTICIPANT_COLUMNS),
         _ATTENDANCE.c.email.label("seen"),
@@ -381,6 +386,10 @@ def get_detail(state: AppState, principal: Principal, meeting_id: str) -> Meetin
         transcripts=m.transcripts,
         transcripts_archived=m.transcripts_archived,
         last_archived_at=m.last_archived_at,
+        recorded_seconds=m.recorded_seconds,
+        unrecorded_seconds=m.unrecorded_seconds,
+        coverage=m.coverage,
+        unrecorded_intervals=unrecorded_intervals(m.unrecorded_intervals),
     )
     compliance = (
         ledger_compliance(m.compliance_status, m.violation_reasons, m.evaluated_at, violations)

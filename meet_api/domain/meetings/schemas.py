@@ -148,8 +148,20 @@ class MeetingOut(Struct, kw_only=True):
     cancelled_at: datetime | None
 
 
+class TimeSpan(Struct, kw_only=True):
+    """An interval in UTC."""
+
+    start: datetime
+    end: datetime
+
+
 class RecordingState(Struct, kw_only=True):
-    """What the pipeline has seen and archived for the meeting (zeros until it runs)."""
+    """What the pipeline has seen and archived for the meeting (zeros until it runs).
+
+    Recording coverage comes from the compliance ledger (null until it has judged a held
+    meeting): seconds with participants present that a recording covered, seconds not
+    covered (gaps shorter than the tolerance left out), ``coverage`` = 1 - unrecorded /
+    present, and the unrecorded intervals (docs/compliance.md, "Recording coverage")."""
 
     conferences: int
     recordings: int
@@ -157,6 +169,10 @@ class RecordingState(Struct, kw_only=True):
     transcripts: int
     transcripts_archived: int
     last_archived_at: datetime | None
+    recorded_seconds: int | None = None
+    unrecorded_seconds: int | None = None
+    coverage: float | None = None
+    unrecorded_intervals: list[TimeSpan] = msgspec.field(default_factory=list)
 
 
 ComplianceStateName = Literal[

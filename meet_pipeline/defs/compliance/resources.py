@@ -28,6 +28,9 @@ class ComplianceResource(dg.ConfigurableResource):
         default=1440, description="MEET_COMPLIANCE_ARCHIVE_SLA_MINUTES"
     )
     expiry_margin_days: int = Field(default=7, description="MEET_COMPLIANCE_EXPIRY_MARGIN_DAYS")
+    coverage_tolerance_seconds: int = Field(
+        default=60, description="MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS"
+    )
     inspect_objects: bool = Field(
         default=True, description="look at every archived object of the day in S3 before judging it"
     )
@@ -43,6 +46,7 @@ class ComplianceResource(dg.ConfigurableResource):
             expiry_margin=timedelta(days=self.expiry_margin_days),
             retention_days=retention_days,
             lock_mode=lock_mode,
+            coverage_tolerance=timedelta(seconds=self.coverage_tolerance_seconds),
         )
 
     def delivery_policy(self) -> DeliveryPolicy | None:
@@ -64,6 +68,7 @@ def build_compliance_resources(settings: Settings) -> dict[str, ComplianceResour
             recording_wait_minutes=settings.compliance_recording_wait_minutes,
             archive_sla_minutes=settings.compliance_archive_sla_minutes,
             expiry_margin_days=settings.compliance_expiry_margin_days,
+            coverage_tolerance_seconds=settings.compliance_coverage_tolerance_seconds,
             webhook_url=settings.webhook_url,
             webhook_secret=secret,
             webhook_max_attempts=settings.webhook_max_attempts,

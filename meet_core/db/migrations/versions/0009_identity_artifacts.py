@@ -8,7 +8,7 @@ ledger counts, attendee kind "internal", and compliance_attendance with the new 
 * ``compliance_attendance`` gains ``matched_by`` and ``organizer``.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from meet_core.db.types import UTCDateTime
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
