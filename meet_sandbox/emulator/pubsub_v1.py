@@ -156,7 +156,7 @@ def create_subscription(ctx: Context, request: Request) -> Response:
     deadline = deadline or DEFAULT_ACK_DEADLINE
     if not DEFAULT_ACK_DEADLINE <= deadline <= MAX_ACK_DEADLINE:
         raise bad_request(f"Invalid ack deadline: {deadline}s; it must be between 10 and 600 seconds.")
-    retention = DEFAULT_RETENTION
+    retention = float(DEFAULT_RETENTION)
     if body.get("messageRetentionDuration") is not None:
         retention = parse_duration(body["messageRetentionDuration"], "subscription.messageRetentionDuration")
         if not MIN_RETENTION <= retention <= MAX_RETENTION:

@@ -220,7 +220,7 @@ class World:
         self.state["sessions"][session["name"]] = session
         participant["active_session"] = session["name"]
         participant["latest_end"] = None
-        self.events.meet_event("participant.v2.joined", space, session["name"], now)
+        self.events.meet_event("participant.v2.joined", space, str(session["name"]), now)
         self._evaluate(record, now)
         self.store.mark_dirty()
         return record, participant, session

@@ -109,6 +109,13 @@ class EventsApis:
         answer = self.pubsub.projects().subscriptions().pull(subscription=PULL, body={"maxMessages": most}).execute()
         return list(answer.get("receivedMessages", []))
 
+    def take(self, most: int = 100) -> list[dict[str, Any]]:
+        """Pull and acknowledge at once."""
+        received = self.pull(most)
+        if received:
+            self.ack(received)
+        return received
+
     def ack(self, received: list[dict[str, Any]]) -> None:
         body = {"ackIds": [r["ackId"] for r in received]}
         self.pubsub.projects().subscriptions().acknowledge(subscription=PULL, body=body).execute()
