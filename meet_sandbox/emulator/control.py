@@ -237,6 +237,11 @@ SUSPENSION_REASONS = (
 )
 
 
+def event_counts(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
+    """Per event type: published, dropped (never published) and duplicated events."""
+    return {"counts": emu.store.state.get("event_counts", {})}
+
+
 def suspend_subscription(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
     """Suspend a Workspace Events subscription (by name, or the one of a user's email), as
     Google does when the user's authorization fails; a `suspended` lifecycle event follows."""
@@ -291,6 +296,7 @@ ROUTES: dict[tuple[str, str], Callable[[Emulator, Request, dict[str, Any]], Any]
     ("POST", "transcripts/start"): _artifact("transcript", True),
     ("POST", "transcripts/stop"): _artifact("transcript", False),
     ("POST", "subscriptions/suspend"): suspend_subscription,
+    ("GET", "events"): event_counts,
     ("GET", "faults"): faults,
     ("POST", "faults"): faults,
     ("DELETE", "faults"): faults,

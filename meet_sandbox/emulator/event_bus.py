@@ -160,8 +160,14 @@ class EventBus:
         dropped = dice.random() < float(settings["event_drop_rate"])
         doubled = dice.random() < float(settings["event_duplicate_rate"])
         delays = [dice.random() * float(settings["event_reorder_seconds"]) for _ in range(2)]
+        tally = self.state.setdefault("event_counts", {}).setdefault(
+            kind, {"published": 0, "dropped": 0, "duplicated": 0}
+        )
         if not lifecycle and dropped:
+            tally["dropped"] += 1  # the truth a backstop's "lost events" count is checked against
             return
+        tally["published"] += 1
+        tally["duplicated"] += int(doubled and not lifecycle)
         attributes = {
             "ce-id": ids.resource_id(24),
             "ce-type": kind,

@@ -78,6 +78,7 @@ def empty_state() -> dict[str, Any]:
         "pubsub_subscriptions": {},  # "projects/p/subscriptions/s" -> subscription resource
         "pubsub_messages": {},  # subscription name -> {message id -> message record}
         "event_sequence": 0,  # events emitted so far: the delivery dice's input
+        "event_counts": {},  # ce-type -> {published, dropped, duplicated}
     }
 
 
@@ -91,6 +92,7 @@ ADDED_LATER = frozenset(
         "pubsub_subscriptions",
         "pubsub_messages",
         "event_sequence",
+        "event_counts",
     }
 )
 

@@ -437,6 +437,9 @@ def test_drop_and_duplicate_rates_are_seeded(api: EventsApis, google: Google, sa
     sandbox.settings(event_drop_rate=0.3, event_seed=7)
     dropped = _run(sandbox, api, google, 4)
     assert 0 < len(dropped) < 20
+    counts = sandbox.call("GET", "events")["counts"]
+    assert sum(c["dropped"] for c in counts.values()) == 20 - len(dropped)
+    assert sum(c["published"] for c in counts.values()) == 20 + len(dropped)
     sandbox.settings(event_drop_rate=0.0, event_duplicate_rate=1.0)
     doubled = api.pull()
     assert doubled == []
