@@ -339,6 +339,30 @@ def test_meet_events_reach_the_topic_as_cloudevents(api: EventsApis, google: Goo
     assert api.pull() == []
 
 
+def test_transcripts_and_smart_notes_are_announced_by_name(
+    api: EventsApis, google: Google, sandbox: SandboxClient
+) -> None:
+    api.subscribe(event_types=[*MEET_TYPES, "google.workspace.meet.smartNote.v2.fileGenerated"])
+    space = create_space(google, recording="OFF", transcription="ON")
+    google.meet.spaces().patch(
+        name=space["name"],
+        updateMask="config.artifactConfig.smartNotesConfig.autoSmartNotesGeneration",
+        body={"config": {"artifactConfig": {"smartNotesConfig": {"autoSmartNotesGeneration": "ON"}}}},
+    ).execute()
+    sandbox.join(space["meetingCode"], COLLEAGUE)
+    sandbox.advance(300)
+    sandbox.end_conference(space["meetingCode"])
+    sandbox.advance(3600)
+    data = dict(events_of(api.pull()))
+    record = google.meet.conferenceRecords().list(filter=f'space.name = "{space["name"]}"').execute()
+    parent = record["conferenceRecords"][0]["name"]
+    (transcript,) = google.meet.conferenceRecords().transcripts().list(parent=parent).execute()["transcripts"]
+    (note,) = google.meet.conferenceRecords().smartNotes().list(parent=parent).execute()["smartNotes"]
+    assert data["google.workspace.meet.transcript.v2.fileGenerated"] == {"transcript": {"name": transcript["name"]}}
+    assert data["google.workspace.meet.smartNote.v2.fileGenerated"] == {"smartNote": {"name": note["name"]}}
+    assert "google.workspace.meet.recording.v2.fileGenerated" not in data  # nothing recorded, nothing sent
+
+
 def test_only_subscribed_owners_and_types_are_emitted(
     key_file: Path, server: EmulatorServer, api: EventsApis, sandbox: SandboxClient
 ) -> None:
