@@ -87,6 +87,21 @@ class SandboxClient:
     def settings(self, **values: Any) -> dict[str, Any]:
         return self.call("POST", "settings", values)
 
+    def suspend_subscription(
+        self,
+        subscription: str | None = None,
+        *,
+        user: str | None = None,
+        reason: str = "USER_AUTHORIZATION_FAILURE",
+    ) -> dict[str, Any]:
+        """Suspend a Workspace Events subscription (by name, or the one of a user's email)."""
+        body: dict[str, Any] = {"reason": reason}
+        if subscription:
+            body["subscription"] = subscription
+        if user:
+            body["user"] = user
+        return self.call("POST", "subscriptions/suspend", body)
+
     def faults(self, **spec: Any) -> dict[str, Any]:
         return self.call("POST", "faults", spec)
 

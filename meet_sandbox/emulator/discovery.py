@@ -16,6 +16,8 @@ API_DOCUMENTS = {
     "drive": "drive.v3.json",
     "people": "people.v1.json",
     "directory": "admin.directory_v1.json",  # method ids: directory.users.get, …
+    "workspaceevents": "workspaceevents.v1.json",
+    "pubsub": "pubsub.v1.json",
 }
 
 

@@ -106,6 +106,9 @@ def get_person(ctx: Context, request: Request) -> Response:
     if not account.isdigit():
         raise ApiError(400, "Resource name is not a valid person resource.", "badRequest")
     person = _known(ctx).get(account)
+    if person is None and request.params["person"] == "me":
+        # The impersonated user exists even before Meet has seen them (no space yet).
+        person = (email, email.split("@", 1)[0].replace(".", " ").title())
     if person is None:
         raise ApiError(404, "Requested entity was not found.", "notFound")
     email, display_name = person

@@ -29,6 +29,9 @@ UNAVAILABLE_HTML = (
 )
 
 
+ONE_PLATFORM = ("meet", "workspaceevents", "pubsub")  # AIP-193 wording of injected errors
+
+
 def fault_response(kind: str, api: str, rule: FaultRule) -> Response:
     """The answer of an injected error fault, in the style of the API it hits."""
     if kind == "503":
@@ -50,7 +53,7 @@ def fault_response(kind: str, api: str, rule: FaultRule) -> Response:
         error = ApiError(
             429,
             "Resource has been exhausted (e.g. check quota)."
-            if api == "meet"
+            if api in ONE_PLATFORM
             else "Rate Limit Exceeded",
             "rateLimitExceeded",
             domain="usageLimits",
@@ -67,7 +70,9 @@ def fault_response(kind: str, api: str, rule: FaultRule) -> Response:
         )
     else:
         error = ApiError(
-            500, "Internal error encountered." if api == "meet" else "Backend Error", "backendError"
+            500,
+            "Internal error encountered." if api in ONE_PLATFORM else "Backend Error",
+            "backendError",
         )
     return error_response(error, api)
 

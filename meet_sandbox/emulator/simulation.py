@@ -20,6 +20,7 @@ from typing import Any
 
 from . import ids
 from .errors import ApiError
+from .event_bus import EventBus
 from .store import Store
 
 DAY = 86400.0
@@ -62,6 +63,7 @@ class World:
     def __init__(self, store: Store, organizer_domain: str) -> None:
         self.store = store
         self.organizer_domain = organizer_domain.lower()
+        self.events = EventBus(store)  # Workspace Events for subscribed space owners
 
     @property
     def state(self) -> dict[str, Any]:
@@ -142,6 +144,7 @@ class World:
         }
         self.state["conference_records"][name] = record
         space["active_conference"] = name
+        self.events.meet_event("conference.v2.started", space, name, now)
         self.store.mark_dirty()
         return record
 
@@ -157,6 +160,7 @@ class World:
         space = self.state["spaces"][record["space"]]
         if space["active_conference"] == record["name"]:
             space["active_conference"] = None
+        self.events.meet_event("conference.v2.ended", space, record["name"], now)
         self.store.mark_dirty()
 
     def active_record(self, space: dict[str, Any]) -> dict[str, Any] | None:
@@ -216,6 +220,7 @@ class World:
         self.state["sessions"][session["name"]] = session
         participant["active_session"] = session["name"]
         participant["latest_end"] = None
+        self.events.meet_event("participant.v2.joined", space, str(session["name"]), now)
         self._evaluate(record, now)
         self.store.mark_dirty()
         return record, participant, session
@@ -256,9 +261,13 @@ class World:
         self.store.mark_dirty()
 
     def _close_session(self, participant: dict[str, Any], now: float) -> None:
-        self.state["sessions"][participant["active_session"]]["end"] = now
+        session = participant["active_session"]
+        self.state["sessions"][session]["end"] = now
         participant["active_session"] = None
         participant["latest_end"] = now
+        record = self.state["conference_records"][participant["name"].split("/participants/")[0]]
+        space = self.state["spaces"][record["space"]]
+        self.events.meet_event("participant.v2.left", space, session, now)
 
     # ----- recordings and transcripts -------------------------------------------------
 
@@ -408,6 +417,7 @@ class World:
             ]
             for item in sorted(ready, key=lambda i: i["ready_at"]):
                 self._create_file(item, artifact)
+        self.events.tick(now)  # subscription reminders and expiry due by now
 
     def _create_file(self, item: dict[str, Any], artifact: str) -> None:
         record = self.state["conference_records"][item["conference"]]
@@ -436,6 +446,8 @@ class World:
         }
         item["file_id"] = file_id
         self.state["changes"].append({"fileId": file_id, "time": item["ready_at"]})
+        action = {"Recording": "recording", "Transcript": "transcript"}.get(artifact, "smartNote")
+        self.events.meet_event(f"{action}.v2.fileGenerated", space, item["name"], item["ready_at"])
         self.store.mark_dirty()
 
     def document_text(self, source: str) -> str:

@@ -17,6 +17,7 @@ from meet_sandbox.emulator import EmulatorServer, SandboxClient
 from meet_sandbox.emulator.app import Emulator
 
 from .conftest import Google, create_space, credentials
+from .events_clients import DEAD_LETTERS, MEET_TYPES, PULL, TOPIC, apis
 
 IDENTITY_SCOPES = [s for s in SCOPES if "directory" in s or "contacts" in s]
 
@@ -27,6 +28,8 @@ FILES = {
     "drive": "drive.v3.json",
     "people": "people.v1.json",
     "directory": "admin.directory_v1.json",
+    "workspaceevents": "workspaceevents.v1.json",
+    "pubsub": "pubsub.v1.json",
 }
 
 
@@ -268,12 +271,38 @@ def _identity_scenario(key_file: Path, base_url: str, sandbox: SandboxClient) ->
     ).execute()
 
 
+def _events_scenario(key_file: Path, base_url: str, sandbox: SandboxClient) -> None:
+    """Every Workspace Events and Pub/Sub method, with events to pull."""
+    google = apis(key_file, base_url)
+    google.setup(deadLetterPolicy={"deadLetterTopic": DEAD_LETTERS})
+    pubsub = google.pubsub.projects()
+    pubsub.topics().get(topic=TOPIC).execute()
+    pubsub.subscriptions().get(subscription=PULL).execute()
+    made = google.subscribe()
+    subscriptions = google.events.subscriptions()
+    subscriptions.get(name=made["name"]).execute()
+    query = " OR ".join(f'event_types:"{t}"' for t in MEET_TYPES)
+    subscriptions.list(filter=query).execute()
+    google.finish(subscriptions.patch(name=made["name"], updateMask="ttl",
+                                      body={"ttl": "86400s"}).execute())
+    sandbox.call("POST", "subscriptions/suspend", {"subscription": made["name"]})
+    google.finish(subscriptions.reactivate(name=made["name"], body={}).execute())
+    received = google.pull()
+    assert received
+    pubsub.subscriptions().modifyAckDeadline(
+        subscription=PULL, body={"ackIds": [received[0]["ackId"]], "ackDeadlineSeconds": 30}
+    ).execute()
+    google.ack(received)
+    google.finish(subscriptions.delete(name=made["name"]).execute())
+
+
 def test_every_answer_matches_the_discovery_schema(
     google: Google, sandbox: SandboxClient, server: EmulatorServer, key_file: Path
 ) -> None:
     sandbox.settings(record_response_bodies=True, default_page_size=2)
     _scenario(google, sandbox)
     _identity_scenario(key_file, server.base_url, sandbox)
+    _events_scenario(key_file, server.base_url, sandbox)
     documents = _documents()
     methods = {api: _methods(doc["resources"]) for api, doc in documents.items()}
     checked, errors = set(), []
