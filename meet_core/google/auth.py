@@ -21,7 +21,11 @@ SCOPES: tuple[str, ...] = (
     "https://www.googleapis.com/auth/meetings.space.readonly",
     # files.get / alt=media / export of Meet recordings and transcripts only, not all of Drive.
     "https://www.googleapis.com/auth/drive.meet.readonly",
+    # people.get("people/me") as the organizer: the user id a Workspace Events target names.
+    "https://www.googleapis.com/auth/userinfo.profile",
 )
+# The service account acting as itself (no subject, no delegation): Pub/Sub pull and setup.
+SELF_SCOPES: tuple[str, ...] = ("https://www.googleapis.com/auth/pubsub",)
 
 
 def load_service_account(source: Settings | GoogleConfig) -> service_account.Credentials:
