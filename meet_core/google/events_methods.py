@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,10 @@ def _ttl(value: timedelta) -> str:
     if seconds < 0:
         raise ValueError(f"ttl must not be negative, got {value!r}")
     return f"{seconds}s"  # 0s: the longest Google allows
+
+
+def _get_operation(name: str) -> Callable[[Any], Any]:
+    return lambda s: s.operations().get(name=name)
 
 
 class EventsMethods(GatewayCore):
@@ -136,7 +141,5 @@ class EventsMethods(GatewayCore):
             if not name.startswith("operations/"):
                 raise GoogleError(f"unexpected operation {name!r}", reason="badResponse")
             time.sleep(OPERATION_POLL_SECONDS)
-            operation = self._execute(
-                "workspaceevents", subject, lambda s, n=name: s.operations().get(name=n)
-            )
+            operation = self._execute("workspaceevents", subject, _get_operation(name))
         raise GoogleError("operation did not finish in time", reason="operationTimeout")

@@ -184,6 +184,17 @@ class MeetMethods(GatewayCore):
             )
         )
 
+    def get_transcript(self, transcript_name: str, *, subject: str | None = None) -> Transcript:
+        """One transcript (what a ``transcript.fileGenerated`` event names)."""
+        name = validate.transcript_name(transcript_name)
+        return Transcript.from_json(
+            self._execute(
+                "meet",
+                self._subject(subject),
+                lambda s: s.conferenceRecords().transcripts().get(name=name),
+            )
+        )
+
     def list_transcripts(self, record_name: str, *, subject: str | None = None) -> list[Transcript]:
         parent = validate.record_name(record_name)
         items = self._list_all(

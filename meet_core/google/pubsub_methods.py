@@ -3,7 +3,7 @@ pull, acknowledge, modifyAckDeadline, and topic/subscription set-up."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from meet_core.google import validate
@@ -13,6 +13,14 @@ from meet_core.google.transport import SELF
 
 MAX_PULL = 1000  # Pub/Sub's own ceiling for maxMessages
 ACK_BATCH = 1000  # ackIds per acknowledge call
+
+
+def _acknowledge(sub: str, body: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda s: s.projects().subscriptions().acknowledge(subscription=sub, body=body)
+
+
+def _modify(sub: str, body: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda s: s.projects().subscriptions().modifyAckDeadline(subscription=sub, body=body)
 
 
 class PubSubMethods(GatewayCore):
@@ -33,11 +41,7 @@ class PubSubMethods(GatewayCore):
         ids = list(ack_ids)
         for start in range(0, len(ids), ACK_BATCH):
             body = {"ackIds": ids[start : start + ACK_BATCH]}
-            self._execute(
-                "pubsub",
-                SELF,
-                lambda s, b=body: s.projects().subscriptions().acknowledge(subscription=sub, body=b),
-            )
+            self._execute("pubsub", SELF, _acknowledge(sub, body))
 
     def modify_ack_deadline(
         self, subscription: str, ack_ids: Sequence[str], seconds: int
@@ -48,13 +52,7 @@ class PubSubMethods(GatewayCore):
         ids = list(ack_ids)
         for start in range(0, len(ids), ACK_BATCH):
             body = {"ackIds": ids[start : start + ACK_BATCH], "ackDeadlineSeconds": deadline}
-            self._execute(
-                "pubsub",
-                SELF,
-                lambda s, b=body: s.projects()
-                .subscriptions()
-                .modifyAckDeadline(subscription=sub, body=b),
-            )
+            self._execute("pubsub", SELF, _modify(sub, body))
 
     def get_topic(self, topic: str) -> dict[str, Any]:
         name = validate.topic_name(topic)

@@ -1,7 +1,9 @@
 """Sensors that keep meetings in step with Google.
 
 * ``provisioning_sensor``: retries ``pending`` meetings through the API's provisioning.
-* ``conference_sensor``: for meetings around their window only, reads conference records,
+* ``conference_sensor``: in events mode (``MEET_INGESTION=events``) only the backstop's
+  one look per meeting after its end plus the artifact wait (see ``backstop_tick``); in
+  polling mode, for meetings around their window only, reads conference records,
   participants, recordings and transcripts, moves meeting states and records attendance.
   A tick looks at no more than ``meetings_per_tick`` meetings and stops early when its
   time budget is spent; a small JSON cursor remembers where the round robin is, and when
@@ -26,12 +28,14 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from meet_core.db.models import Meeting
+from meet_core.events.backstop import due_meetings, look
 from meet_core.google import GoogleError
 from meet_core.harvest.apply import apply_snapshot, complete_record_names
 from meet_core.harvest.attendance import update_attendance
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_core.harvest.watchlist import next_batch, resting, watch_list
 from meet_core.provisioning import ProvisionResult, retry_pending
+from meet_pipeline.defs.events.resources import EventsResource
 from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
@@ -103,7 +107,10 @@ def conference_sensor(
     google: GoogleResource,
     clock: ClockResource,
     policy: PolicyResource,
+    events: EventsResource,
 ) -> dg.SensorResult:
+    if events.enabled:
+        return backstop_tick(context, database, google, clock, policy)
     started = time.monotonic()
     sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
     calls_before = gateway.calls.total
@@ -168,3 +175,49 @@ def conference_sensor(
     if transitions:
         context.log.info("%s: %s", summary, "; ".join(transitions))
     return dg.SensorResult(skip_reason=summary, cursor=new_cursor)
+
+
+def backstop_tick(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    google: GoogleResource,
+    clock: ClockResource,
+    policy: PolicyResource,
+) -> dg.SensorResult:
+    """Events mode: only the one look per meeting after its end plus the artifact wait
+    (meet_core.events.backstop); what it finds that no event announced is counted."""
+    started = time.monotonic()
+    sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
+    calls_before = gateway.calls.total
+    with sessions() as session:
+        due = due_meetings(session, now=clock.now(), policy=window, limit=policy.meetings_per_tick)
+    looked = found = errors = 0
+    for meeting_id in due:
+        if time.monotonic() - started > TICK_BUDGET_SECONDS:
+            break
+        try:
+            added = look(gateway, sessions, meeting_id, now=clock.now, policy=window)
+        except GoogleError as exc:
+            errors += 1
+            context.log.warning("meeting %s: Google: %s", meeting_id, exc)
+            continue
+        looked += 1
+        found += added or 0
+        if added:
+            context.log.warning("meeting %s: backstop found %d unannounced", meeting_id, added)
+    cursor = json.dumps(
+        {
+            "mode": "events",
+            "due": len(due),
+            "looked": looked,
+            "unannounced": found,
+            "errors": errors,
+            "google_calls": gateway.calls.total - calls_before,
+        },
+        sort_keys=True,
+    )
+    summary = (
+        f"events mode backstop: {looked}/{len(due)} due meetings looked at, "
+        f"{found} finds no event announced, {errors} errors"
+    )
+    return dg.SensorResult(skip_reason=summary, cursor=cursor)
