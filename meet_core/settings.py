@@ -113,7 +113,7 @@ def _ingestion(env: Mapping[str, str], subscription: str | None, topic: str | No
         raise SettingsError(f"MEET_INGESTION: expected events or polling, got {raw!r}")
     if mode == "events" and not (subscription and topic):
         missing = "MEET_EVENTS_SUBSCRIPTION" if not subscription else "MEET_EVENTS_TOPIC"
-        raise SettingsError(f"MEET_INGESTION: events needs {missing} to be set")
+        raise SettingsError(f"{missing}: required when MEET_INGESTION=events")
     return mode
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from meet_core.db.models import EventSubscription, Meeting, MeetingStatus
@@ -35,9 +35,14 @@ def coverage(session: Session, *, now: datetime, silence: timedelta = SILENCE) -
         session.scalars(
             select(Meeting.organizer_email)
             .where(
-                Meeting.status.in_((MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS)),
-                Meeting.start_time <= now + UPCOMING,
-                Meeting.end_time >= now,
+                or_(
+                    Meeting.status == MeetingStatus.IN_PROGRESS,
+                    and_(
+                        Meeting.status == MeetingStatus.SCHEDULED,
+                        Meeting.start_time <= now + UPCOMING,
+                        Meeting.end_time >= now,
+                    ),
+                )
             )
             .distinct()
         )
