@@ -51,6 +51,27 @@ def organizers(session: Session, *, default_subject: str, now: datetime) -> list
     return sorted({default_subject.lower(), *(r.lower() for r in rows if r)})
 
 
+def uncovered_organizers(
+    session: Session, *, default_subject: str, now: datetime, retry_after: timedelta
+) -> list[str]:
+    """Organizers with no subscription row, or one MISSING at Google, whose last failure (if
+    any) is older than ``retry_after``: what the intake sensor creates at once, so that a
+    new organizer's meetings are covered within a tick, not at the next hourly upkeep."""
+    wanted = organizers(session, default_subject=default_subject, now=now)
+    rows = {
+        r.organizer_email: r
+        for r in session.scalars(
+            select(EventSubscription).where(EventSubscription.organizer_email.in_(wanted))
+        )
+    }
+    due = []
+    for email in wanted:
+        row = rows.get(email)
+        if row is None or row.state == MISSING and (row.last_error is None or row.updated_at <= now - retry_after):
+            due.append(email)
+    return due
+
+
 def keep_subscriptions(
     gateway: GoogleGateway,
     sessions: sessionmaker[Session],

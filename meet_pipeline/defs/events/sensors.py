@@ -9,6 +9,7 @@ counts per type, so the UI shows events arriving.
 """
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from meet_core.events.handle import handle_pending
 from meet_core.events.intake import pull_and_store
+from meet_core.events.subscriptions import keep_subscriptions, uncovered_organizers
 from meet_core.google import GoogleError
 from meet_pipeline.defs.events.assets import WORKSPACE_EVENTS, event_counts
 from meet_pipeline.defs.events.resources import EventsResource
@@ -23,6 +25,7 @@ from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
 PULL_BUDGET_SECONDS = 15.0
+CREATE_RETRY_AFTER = timedelta(minutes=10)  # a failed create is not retried every tick
 HANDLE_BUDGET_SECONDS = 25.0  # with the pull, under Dagster's 60 s tick timeout
 
 
@@ -47,6 +50,7 @@ def events_sensor(
         return dg.SensorResult(skip_reason=f"MEET_INGESTION={events.ingestion}: nothing to pull")
     sessions, gateway = database.sessions(), google.gateway()
     calls_before = gateway.calls.total
+    created = _cover_new_organizers(context, database, google, clock, events)
     try:
         intake = pull_and_store(
             gateway,
@@ -75,6 +79,7 @@ def events_sensor(
         "retried": handled.retried,
         "google_calls": gateway.calls.total - calls_before,
         "pull_error": pull_error,
+        "subscriptions_created": created,
     }
     summary = (
         f"{cursor['pulled']} pulled, {stored} new, {cursor['duplicates']} duplicates; "
@@ -91,6 +96,30 @@ def events_sensor(
     return dg.SensorResult(
         skip_reason=summary, cursor=json.dumps(cursor, sort_keys=True), asset_events=asset_events
     )
+
+
+def _cover_new_organizers(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    google: GoogleResource,
+    clock: ClockResource,
+    events: EventsResource,
+) -> int:
+    """Subscriptions for organizers that have none yet (no Google call when all have one)."""
+    sessions, now = database.sessions(), clock.now()
+    with sessions() as session:
+        due = uncovered_organizers(
+            session, default_subject=google.subject, now=now, retry_after=CREATE_RETRY_AFTER
+        )
+    if not due or events.topic is None:
+        return 0
+    outcome = keep_subscriptions(
+        google.gateway(), sessions, topic=events.topic, default_subject=google.subject,
+        now=now, only=due,
+    )
+    for error in outcome.errors:
+        context.log.warning("subscription: %s", error)
+    return outcome.created
 
 
 def _counts(session: Session, clock: ClockResource) -> dict[str, Any]:
