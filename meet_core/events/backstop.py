@@ -72,6 +72,37 @@ def due_meetings(
     return list(session.scalars(query))
 
 
+def settle_statuses(
+    sessions: sessionmaker[Session], *, now: datetime, policy: WindowPolicy, limit: int = 500
+) -> int:
+    """Events mode, no Google call: meetings in progress whose conferences have all ended
+    move to ``finished`` once the rejoin gap (or the scheduled end) has passed, as polling's
+    next look would have moved them. How many moved."""
+    running = exists().where(
+        ConferenceRecord.meeting_id == Meeting.id, ConferenceRecord.end_time.is_(None)
+    )
+    ended = exists().where(ConferenceRecord.meeting_id == Meeting.id)
+    with sessions() as session:
+        targets = [
+            MeetingTarget.of(m)
+            for m in session.scalars(
+                select(Meeting)
+                .where(Meeting.status == MeetingStatus.IN_PROGRESS, ended, ~running)
+                .order_by(Meeting.end_time)
+                .limit(limit)
+            )
+        ]
+    moved = 0
+    for target in targets:
+        with sessions.begin() as session:
+            outcome = apply_snapshot(
+                session, MeetingSnapshot(target=target, records=()), now=now, policy=policy,
+                actor=ACTOR,
+            )
+        moved += outcome.transition is not None
+    return moved
+
+
 def unannounced(session: Session, snapshot: MeetingSnapshot) -> list[Unannounced]:
     """What the snapshot holds that the database (fed by events) did not know yet."""
     meeting_id = snapshot.target.id

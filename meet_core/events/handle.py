@@ -9,8 +9,8 @@ would have (the harvest code's own apply step).
 - ``participant.joined`` / ``left`` and smart notes: nothing (the end reads attendance).
 - Lifecycle events: the subscription's row (no Google call).
 
-When an event names a conference the database does not know yet (its ``started`` event was
-lost), the meeting's full snapshot is read instead, as polling would.
+Order is not promised: an ``ended`` or a ``fileGenerated`` before its ``started`` works
+the same (the record or the manifest row is created then); a late ``started`` is a no-op.
 """
 
 from __future__ import annotations
@@ -35,14 +35,13 @@ from meet_core.events import cloudevents as ce
 from meet_core.events.cloudevents import WorkspaceEvent
 from meet_core.events.intake import FAILED, HANDLED, IGNORED, PENDING
 from meet_core.google import GoogleError, GoogleGateway, NotFound
-from meet_core.harvest.apply import apply_snapshot, complete_record_names
+from meet_core.harvest.apply import apply_snapshot
 from meet_core.harvest.attendance import update_attendance
 from meet_core.harvest.snapshot import (
     MeetingSnapshot,
     MeetingTarget,
     ParticipantSnapshot,
     RecordSnapshot,
-    fetch_snapshot,
 )
 from meet_core.meetings_state import WindowPolicy
 
@@ -135,16 +134,14 @@ def handle_one(
     record_name = event.conference_record
     with sessions() as session:
         target, known = _target(session, event.space_name, record_name)
-        complete = complete_record_names(session, target.id) if target else frozenset()
     if target is None or record_name is None or event.resource_name is None:
         return IGNORED, None  # not a meeting of ours (or an unreadable event)
     subject = target.organizer_email
     try:
-        if not known:
-            # The database has not seen this conference: read the meeting as polling would.
-            snapshot = fetch_snapshot(gateway, target, complete_records=complete)
-        elif event.type == ce.CONFERENCE_STARTED:
-            return HANDLED, target.id  # already known: nothing new to read
+        if event.type == ce.CONFERENCE_STARTED:
+            if known:
+                return HANDLED, target.id  # seen already (a reordered end, a sweep)
+            snapshot = _started_snapshot(gateway, target, record_name, subject)
         elif event.type == ce.CONFERENCE_ENDED:
             snapshot = _ended_snapshot(gateway, target, record_name, subject)
         else:
@@ -154,6 +151,15 @@ def handle_one(
         return FAILED, target.id  # gone at Google (30-day expiry): nothing left to read
     _apply(sessions, snapshot, now=now, policy=policy)
     return HANDLED, target.id
+
+
+def _started_snapshot(
+    gateway: GoogleGateway, target: MeetingTarget, record_name: str, subject: str
+) -> MeetingSnapshot:
+    """Just the record: the meeting goes in_progress; attendance waits for the end."""
+    record = gateway.get_conference_record(record_name, subject=subject)
+    item = RecordSnapshot(record=record, participants=None, recordings=(), transcripts=())
+    return MeetingSnapshot(target=target, records=(item,))
 
 
 def _ended_snapshot(

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from meet_core.db.models import Meeting
-from meet_core.events.backstop import due_meetings, look
+from meet_core.events.backstop import due_meetings, look, settle_statuses
 from meet_core.google import GoogleError
 from meet_core.harvest.apply import apply_snapshot, complete_record_names
 from meet_core.harvest.attendance import update_attendance
@@ -189,6 +189,7 @@ def backstop_tick(
     started = time.monotonic()
     sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
     calls_before = gateway.calls.total
+    settled = settle_statuses(sessions, now=clock.now(), policy=window)
     with sessions() as session:
         due = due_meetings(session, now=clock.now(), policy=window, limit=policy.meetings_per_tick)
     looked = found = errors = 0
@@ -208,6 +209,7 @@ def backstop_tick(
     cursor = json.dumps(
         {
             "mode": "events",
+            "settled": settled,
             "due": len(due),
             "looked": looked,
             "unannounced": found,
@@ -217,7 +219,8 @@ def backstop_tick(
         sort_keys=True,
     )
     summary = (
-        f"events mode backstop: {looked}/{len(due)} due meetings looked at, "
+        f"events mode backstop: {settled} meetings finished, "
+        f"{looked}/{len(due)} due meetings looked at, "
         f"{found} finds no event announced, {errors} errors"
     )
     return dg.SensorResult(skip_reason=summary, cursor=cursor)
