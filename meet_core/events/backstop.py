@@ -106,13 +106,14 @@ def settle_statuses(
 def unannounced(session: Session, snapshot: MeetingSnapshot) -> list[Unannounced]:
     """What the snapshot holds that the database (fed by events) did not know yet."""
     meeting_id = snapshot.target.id
-    records = dict(
-        session.execute(
+    records = {
+        name: end
+        for name, end in session.execute(
             select(ConferenceRecord.name, ConferenceRecord.end_time).where(
                 ConferenceRecord.meeting_id == meeting_id
             )
-        ).tuples()
-    )
+        )
+    }
     generated = set(
         session.scalars(
             select(ArchiveManifestEntry.artifact_name).where(

@@ -49,13 +49,14 @@ def event_counts(session: Session, *, now: datetime) -> dict[str, Any]:
             ReceivedEvent.origin == "pubsub", ReceivedEvent.received_at >= now - timedelta(hours=1)
         )
     )
-    states = dict(
-        session.execute(
+    states = {
+        state: count
+        for state, count in session.execute(
             select(ReceivedEvent.state, func.count())
             .where(ReceivedEvent.origin == "pubsub")
             .group_by(ReceivedEvent.state)
-        ).tuples()
-    )
+        )
+    }
     metadata.update(
         {
             "received": received,
