@@ -110,7 +110,10 @@ def test_each_event_costs_only_its_own_reads(fresh_sessions: sessionmaker[Sessio
     assert google.calls == {"records.get": 1}
     with fresh_sessions() as session:
         assert session.get(Meeting, "m1").status == "in_progress"  # type: ignore[union-attr]
-    joins = [event(f"j{i}", ce.PARTICIPANT_JOINED, f"{RECORD}/participants/p{i}/participantSessions/s") for i in range(20)]
+    joins = [
+        event(f"j{i}", ce.PARTICIPANT_JOINED, f"{RECORD}/participants/p{i}/participantSessions/s")
+        for i in range(20)
+    ]
     outcome = deliver(fresh_sessions, google, *joins)
     assert outcome.ignored == 20 and sum(google.calls.values()) == 1  # nothing per join
     google.ended = START + timedelta(minutes=30)
