@@ -61,7 +61,6 @@ class EventsMethods(GatewayCore):
             "targetResource": USER_TARGET + validate.user_id(user_id),
             "eventTypes": list(event_types),
             "notificationEndpoint": {"pubsubTopic": validate.topic_name(topic)},
-            "payloadOptions": {"includeResource": False},
             "ttl": _ttl(ttl),
         }
         operation = self._execute(
