@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from meet_core.db.models import EventSubscription, Meeting, MeetingStatus
 from meet_core.events.lifecycle import ACTIVE
+from meet_core.harvest.watchlist import WatchList
 
 UPCOMING = timedelta(days=1)
 SILENCE = timedelta(hours=1)
@@ -78,3 +79,26 @@ def coverage(session: Session, *, now: datetime, silence: timedelta = SILENCE) -
         ):
             silent[email] = row.last_event_at.isoformat() if row.last_event_at else "never"
     return Coverage(uncovered, silent)
+
+
+def without_active_subscription(session: Session, watched: WatchList) -> WatchList:
+    """The part of a polling watch list whose organizers have no ACTIVE subscription (their
+    meetings send no events): events mode polls those as polling mode would."""
+    ids = sorted(watched.ids)
+    if not ids:
+        return watched
+    organizers = dict(
+        session.execute(select(Meeting.id, Meeting.organizer_email).where(Meeting.id.in_(ids))).all()
+    )
+    active = set(
+        session.scalars(
+            select(EventSubscription.organizer_email).where(
+                EventSubscription.state == ACTIVE,
+                EventSubscription.organizer_email.in_(
+                    sorted({e.lower() for e in organizers.values()})
+                ),
+            )
+        )
+    )
+    keep = {i for i, email in organizers.items() if email.lower() not in active}
+    return WatchList(watched.every_tick & keep, watched.backed_off & keep)
