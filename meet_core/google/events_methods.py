@@ -125,7 +125,7 @@ class EventsMethods(GatewayCore):
 
     def _finish(self, operation: dict[str, Any], subject: str) -> dict[str, Any]:
         """Poll ``operations.get`` until done; the response, or the operation's error."""
-        for _ in range(OPERATION_POLLS):
+        for poll in range(OPERATION_POLLS):
             if operation.get("done"):
                 error = operation.get("error")
                 if error:
@@ -139,6 +139,7 @@ class EventsMethods(GatewayCore):
             name = str(operation.get("name", ""))
             if not name.startswith("operations/"):
                 raise GoogleError(f"unexpected operation {name!r}", reason="badResponse")
-            time.sleep(OPERATION_POLL_SECONDS)
+            if poll:  # the first look goes at once: Google's are usually done by then
+                time.sleep(OPERATION_POLL_SECONDS)
             operation = self._execute("workspaceevents", subject, _get_operation(name))
         raise GoogleError("operation did not finish in time", reason="operationTimeout")
