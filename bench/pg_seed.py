@@ -68,7 +68,7 @@ SEED_HISTORY = [
     INSERT INTO conference_participants (name, conference_record_id, meeting_id, kind, email,
                                          display_name, invited, first_joined_at, last_left_at,
                                          attended_seconds, session_count, synced_at)
-    SELECT r.name || '/participants/' || k.n, r.id, r.meeting_id, 'signed_in',
+    SELECT r.name || '/participants/' || k.n, r.id, r.meeting_id, 'internal',
            CASE k.n WHEN 1 THEN 'organizer.' ELSE 'guest1.' END || m.external_id || '@example.com',
            'someone', true, r.start_time, r.end_time, 2400, 1, r.synced_at
     FROM conference_records r JOIN meetings m ON m.id = r.meeting_id CROSS JOIN (VALUES (1), (2)) AS k(n)

@@ -29,7 +29,7 @@ from meet_api.lib.problems import problem_plugin
 from meet_api.lib.query import record_query_parameters, refuse_unknown_query_parameters
 from meet_api.lib.ratelimit import SharedWindowLimiter
 from meet_api.lib.requests import observe_request
-from meet_api.lib.state import AppState
+from meet_api.lib.state import AppState, read_engine
 from meet_core.db import make_engine, make_session_factory
 from meet_core.google.gateway import GoogleGateway
 from meet_core.settings import Settings, get_settings
@@ -121,6 +121,7 @@ def create_app(
         settings=settings,
         config=config,
         engine=engine,
+        reader=read_engine(engine),
         sessions=make_session_factory(engine),
         gateway=gateway,
         metrics=ApiMetrics(gateway.calls.snapshot),

@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -46,6 +46,7 @@ class ActiveKey:
     role: str
     client_id: str
     client_name: str
+    last_used_at: datetime | None
 
 
 _LOOKUP = (
@@ -102,8 +103,7 @@ def client_names(session: Session) -> list[str]:
 
 
 def authenticate(db: Connection | Session, token: str) -> ActiveKey | None:
-    """The active key for a presented token, or None. Records the last use, to
-    :data:`LAST_USED_RESOLUTION`: only when the stored value is older (the caller commits)."""
+    """The active key for a presented token, or None. Reads only: see :func:`record_use`."""
     match = KEY_PATTERN.match(token)
     if match is None:
         return None
@@ -113,10 +113,15 @@ def authenticate(db: Connection | Session, token: str) -> ActiveKey | None:
     stored = key.secret_hash if key is not None else "0" * 64
     if not hmac.compare_digest(stored, _hash_secret(secret)) or key is None or key.revoked_at:
         return None
+    return ActiveKey(key_id, key.name, key.role, key.client_id, key.client_name, key.last_used_at)
+
+
+def record_use(db: Connection | Session, key: ActiveKey) -> None:
+    """Records the key's last use, to :data:`LAST_USED_RESOLUTION`: only when the stored
+    value is older (the caller commits, if in a transaction)."""
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        db.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
-    return ActiveKey(key_id, key.name, key.role, key.client_id, key.client_name)
+        db.execute(update(ApiKey).where(ApiKey.id == key.key_id).values(last_used_at=now))
 
 
 def revoke_key(session: Session, key_id: str, *, actor: str = "cli") -> bool:

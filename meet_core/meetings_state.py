@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from meet_core.db.models import AttendeeKind, MeetingStatus
+from meet_core.db.models import AttendeeKind, MatchedBy, MeetingStatus
 
 # Statuses in which Google is still asked about the meeting's conferences.
 WATCHED_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS)
@@ -171,8 +171,9 @@ def email_domain(email: str | None) -> str | None:
 
 
 def attendee_kind(meet_kind: str, email: str | None, organizer_domain: str) -> AttendeeKind:
-    """Signed-in (organizer's domain), external (signed in, another or unknown domain),
-    anonymous or phone. ``meet_kind`` is the gateway's: signed_in, anonymous, phone."""
+    """Internal (signed in, organizer's domain), external (signed in, another or unknown
+    domain), anonymous or phone. ``meet_kind`` is the gateway's: signed_in, anonymous, phone;
+    ``email`` the participant's own, as People / Directory resolved it (None: unknown)."""
     if meet_kind == "phone":
         return AttendeeKind.PHONE
     if meet_kind == "anonymous":
@@ -180,7 +181,7 @@ def attendee_kind(meet_kind: str, email: str | None, organizer_domain: str) -> A
     if meet_kind != "signed_in":
         raise ValueError(f"unknown Meet participant kind {meet_kind!r}")
     if email_domain(email) == organizer_domain.lower():
-        return AttendeeKind.SIGNED_IN
+        return AttendeeKind.INTERNAL
     return AttendeeKind.EXTERNAL
 
 
@@ -191,26 +192,26 @@ class Invitee:
 
 
 def match_invitee(
-    meet_kind: str, email: str | None, display_name: str | None, invitees: Sequence[Invitee]
-) -> Invitee | None:
-    """The invited person a signed-in Meet participant is.
+    email: str | None, display_name: str | None, invitees: Sequence[Invitee]
+) -> tuple[Invitee | None, MatchedBy | None]:
+    """The invited person a Meet participant is, and how that was decided.
 
-    By email when Google supplied one; otherwise by display name, and only when exactly
-    one invitee has that name (the Meet API names signed-in users ``users/{id}`` and
-    their display name, not their email). Anonymous and phone participants are not
-    matched: nobody can tell who they are.
+    ``email`` is the participant's own, resolved from their ``users/{id}``. Someone whose
+    email is known is matched by it or not at all: a namesake never stands in for an
+    invitee. Only a participant nobody could resolve (anonymous, phone, an outsider whose
+    email Google does not show) falls back to the display name, and only when exactly one
+    invitee has that name.
     """
-    if meet_kind != "signed_in":
-        return None
     if email:
         wanted = email.lower()
-        return next((i for i in invitees if i.email.lower() == wanted), None)
+        found = next((i for i in invitees if i.email.lower() == wanted), None)
+        return (found, MatchedBy.EMAIL) if found else (None, None)
     if not display_name:
-        return None
+        return None, None
     name = " ".join(display_name.split()).casefold()
-    found = [
+    named = [
         i
         for i in invitees
         if i.display_name and " ".join(i.display_name.split()).casefold() == name
     ]
-    return found[0] if len(found) == 1 else None
+    return (named[0], MatchedBy.DISPLAY_NAME) if len(named) == 1 else (None, None)

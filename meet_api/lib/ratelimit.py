@@ -17,10 +17,10 @@ the processes of one machine), so no two requests can read the same count. The c
 database's, so replicas with skewed clocks still agree on when a window ends. A key's window
 opens with its first request (not on clock minutes), so a burst cannot straddle two windows
 for twice the limit. Refused requests are counted too (``Remaining`` stays 0); they do not
-extend the window. The statement runs in the authentication's own short transaction
-(:mod:`meet_api.domain.auth.middleware`), after the key lookup and just before its commit,
-never in a request's transaction; on PostgreSQL the table is UNLOGGED, so that commit waits
-for no disk flush.
+extend the window. The statement runs right after the key lookup (:mod:`meet_api.domain.auth.middleware`),
+never in a request's transaction: on PostgreSQL in autocommit, so the row is locked for the
+statement alone, and the table is UNLOGGED, so its commit waits for no disk flush; on SQLite
+in the authentication's own short transaction.
 
 When the statement fails (database down, table missing) the request is refused with 503 and
 ``Retry-After`` (fail closed), as every other database outage is: an unmetered API would let
@@ -108,7 +108,7 @@ class SharedWindowLimiter:
         return statement
 
     def hit(self, conn: Connection, key_id: str) -> Decision:
-        """Count one request of ``key_id`` in ``conn``'s transaction (the caller commits);
+        """Count one request of ``key_id`` on ``conn`` (the caller commits, if in a transaction);
         :class:`RateLimitUnavailable` when the database cannot."""
         try:
             count, window_start = conn.execute(

@@ -21,12 +21,23 @@ class AppState:
     settings: Settings
     config: ApiConfig
     engine: Engine
+    reader: Engine  # see read_engine
     sessions: sessionmaker[Session]
     gateway: GoogleGateway
     metrics: ApiMetrics
     limiter: SharedWindowLimiter
     # Caps the threads that provision (and so wait on Google) at the same time.
     google_threads: anyio.CapacityLimiter
+
+
+def read_engine(engine: Engine) -> Engine:
+    """The same pool in autocommit on PostgreSQL, for reads and the authentication's single
+    statements: a read at READ COMMITTED gains nothing from a transaction, and skipping
+    BEGIN and COMMIT/ROLLBACK saves four of a detail request's nine round trips. SQLite
+    keeps its own transaction handling (meet_core.db.engine)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
 
 
 def app_state(app: Any) -> AppState:

@@ -20,7 +20,7 @@ from meet_core.archive import ArchivedObject
 from meet_core.audit import append_event
 from meet_core.compliance.outbox import enqueue_event
 from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, ManifestState
-from meet_core.google import Recording, Transcript
+from meet_core.google import Recording, SmartNote, Transcript
 
 FILE_GENERATED = "FILE_GENERATED"
 ENTRIES_SUFFIX = "/entries"
@@ -29,7 +29,13 @@ MAX_ERROR_LENGTH = 2000
 STALE_CLAIM = timedelta(hours=2)
 MAX_BACKOFF = timedelta(hours=6)
 RECORDING_KINDS = (ArtifactKind.RECORDING,)
-TRANSCRIPT_KINDS = (ArtifactKind.TRANSCRIPT_TEXT, ArtifactKind.TRANSCRIPT_ENTRIES)
+# Documents Meet writes (archived by the archived_transcripts asset): transcripts and
+# Gemini's smart notes, which are archived like a transcript's text.
+TRANSCRIPT_KINDS = (
+    ArtifactKind.TRANSCRIPT_TEXT,
+    ArtifactKind.TRANSCRIPT_ENTRIES,
+    ArtifactKind.SMART_NOTES,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,15 @@ def sightings_of_transcript(transcript: Transcript) -> list[ArtifactSighting]:
             transcript.start,
             transcript.end,
         ),
+    ]
+
+
+def sightings_of_smart_note(note: SmartNote) -> list[ArtifactSighting]:
+    """Gemini's smart notes: one object, the Doc exported as text (like a transcript's)."""
+    return [
+        ArtifactSighting(
+            note.name, ArtifactKind.SMART_NOTES, note.state, note.document_id, note.start, note.end
+        )
     ]
 
 

@@ -30,10 +30,13 @@ from meet_core.archive.manifest import (
 )
 from meet_core.archive.multipart import Prefetch
 from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, Meeting
-from meet_core.google import GoogleGateway, TranscriptEntry
+from meet_core.google import DriveFile, GoogleGateway, TranscriptEntry
 
 TEXT_TYPE = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
+GOOGLE_DOC = "application/vnd.google-apps.document"
+# Documents read as text: a Google Doc is exported, a plain-text Drive file downloaded.
+DOCUMENT_KINDS = (ArtifactKind.TRANSCRIPT_TEXT, ArtifactKind.SMART_NOTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,10 @@ def key_for(
     if kind == ArtifactKind.TRANSCRIPT_TEXT:
         return object_key(
             prefix, "transcripts", partition_date, meeting_id, conference, f"{artifact}.txt"
+        )
+    if kind == ArtifactKind.SMART_NOTES:
+        return object_key(
+            prefix, "smart_notes", partition_date, meeting_id, conference, f"{artifact}.txt"
         )
     if kind == ArtifactKind.TRANSCRIPT_ENTRIES:
         return object_key(
@@ -208,9 +215,8 @@ class Archiver:
         }
         if job.kind == ArtifactKind.RECORDING:
             return self._recording(job, key, metadata)
-        if job.kind == ArtifactKind.TRANSCRIPT_TEXT:
-            data = self.gateway.export_text(job.source_id, subject=job.organizer_email)
-            return self._small(key, data, TEXT_TYPE, metadata)
+        if job.kind in DOCUMENT_KINDS:
+            return self._document(job, key, metadata)
         entries = self.gateway.list_transcript_entries(
             job.artifact_name.removesuffix(ENTRIES_SUFFIX), subject=job.organizer_email
         )
@@ -219,11 +225,33 @@ class Archiver:
         )
         return self._small(key, data, JSON_TYPE, metadata)
 
-    def _recording(
+    def _document(
         self, job: TransferJob, key: str, metadata: dict[str, str]
     ) -> tuple[ArchivedObject, DriveFacts, str]:
+        """A transcript or smart notes, by the file's mimeType: Meet writes transcripts as
+        Google Docs (files.export as text) or as plain-text Drive files, which export answers
+        403 for: those are downloaded with alt=media and checked against Drive's checksums."""
         assert job.source_id is not None
         info = self.gateway.get_file(job.source_id, subject=job.organizer_email)
+        if info.mime_type == GOOGLE_DOC:
+            data = self.gateway.export_text(job.source_id, subject=job.organizer_email)
+            return self._small(key, data, TEXT_TYPE, metadata)
+        return self._recording(job, key, metadata, info=info, default_type=TEXT_TYPE)
+
+    def _recording(
+        self,
+        job: TransferJob,
+        key: str,
+        metadata: dict[str, str],
+        *,
+        info: DriveFile | None = None,
+        default_type: str = "video/mp4",
+    ) -> tuple[ArchivedObject, DriveFacts, str]:
+        """A binary Drive file (a recording, a plain-text transcript), streamed in chunks
+        and checked against Drive's size, MD5 and SHA-256."""
+        assert job.source_id is not None
+        if info is None:
+            info = self.gateway.get_file(job.source_id, subject=job.organizer_email)
         # Chunks of the part size become parts without a copy (iter_parts); the next one
         # downloads while this one is hashed and uploaded.
         chunks = Prefetch(
@@ -234,7 +262,7 @@ class Archiver:
                 expected_size=info.size,
             )
         )
-        content_type = info.mime_type or "video/mp4"
+        content_type = info.mime_type or default_type
         try:
             stored = self.writer.archive_stream(
                 key,

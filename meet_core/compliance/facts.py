@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from meet_core.compliance.rules import ArtifactFacts, MeetingFacts
+from meet_core.days import day_bounds
 from meet_core.db.models import (
     ArchiveManifestEntry,
     ConferenceParticipant,
@@ -26,17 +27,6 @@ from meet_core.db.models import (
 )
 
 DEFAULT_BATCH = 2000
-
-
-def day_bounds(day: str) -> tuple[datetime, datetime]:
-    """[start, end) in UTC of a ``YYYY-MM-DD`` partition; ValueError for anything else."""
-    if not isinstance(day, str) or len(day) != 10:
-        raise ValueError(f"partition date: expected YYYY-MM-DD, got {day!r}")
-    try:
-        start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise ValueError(f"partition date: expected YYYY-MM-DD, got {day!r}") from None
-    return start, start + timedelta(days=1)
 
 
 def meeting_batches(
@@ -104,7 +94,7 @@ def _facts(session: Session, meetings: Sequence[Any]) -> list[MeetingFacts]:
     artifacts = _artifacts(session, ids)
     result = []
     for m in meetings:
-        joined, invited_joined = attendance.get(m.id, (0, 0))
+        joined, invited_joined, uninvited = attendance.get(m.id, (0, 0, 0))
         count, first, last, active, unfinal, expires = records.get(
             m.id, (0, None, None, False, 0, None)
         )
@@ -128,29 +118,29 @@ def _facts(session: Session, meetings: Sequence[Any]) -> list[MeetingFacts]:
                 joined_count=joined,
                 invited_joined_count=invited_joined,
                 artifacts=tuple(artifacts.get(m.id, ())),
+                uninvited_count=uninvited,
             )
         )
     return result
 
 
-def _attendance(session: Session, ids: list[str]) -> dict[str, tuple[int, int]]:
-    """Distinct people who joined (by email, else Meet user, else participant), and how
-    many of them were invited."""
-    who = func.coalesce(
-        ConferenceParticipant.email, ConferenceParticipant.user_name, ConferenceParticipant.name
-    )
+def _attendance(session: Session, ids: list[str]) -> dict[str, tuple[int, int, int]]:
+    """Distinct people who joined (by email, else Meet user, else participant), how many
+    of them were invited, and how many were not (the organizer is neither)."""
+    cp = ConferenceParticipant
+    who = func.coalesce(cp.email, cp.user_name, cp.name)
+    uninvited = and_(cp.invited.is_(False), cp.is_organizer.is_(False))
     rows = session.execute(
         select(
-            ConferenceParticipant.meeting_id,
+            cp.meeting_id,
             func.count(func.distinct(who)),
-            func.count(
-                func.distinct(case((ConferenceParticipant.invited, ConferenceParticipant.email)))
-            ),
+            func.count(func.distinct(case((cp.invited, cp.email)))),
+            func.count(func.distinct(case((uninvited, who)))),
         )
-        .where(ConferenceParticipant.meeting_id.in_(ids))
-        .group_by(ConferenceParticipant.meeting_id)
+        .where(cp.meeting_id.in_(ids))
+        .group_by(cp.meeting_id)
     ).all()
-    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
 
 
 def _records(session: Session, ids: list[str]) -> dict[str, tuple[Any, ...]]:

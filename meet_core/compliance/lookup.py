@@ -99,7 +99,8 @@ def violations(
 
 def attendees(session: Session, meeting_ids: list[str]) -> dict[str, list[Row]]:
     """Per meeting, the rows of the ``compliance_attendance`` view: every invitee (attended
-    or not), then every uninvited participant Meet saw, in order of arrival."""
+    or not), then every participant Meet saw who was not invited (the organizer among them,
+    marked ``organizer``), in order of arrival."""
     found: dict[str, list[Row]] = defaultdict(list)
     if not meeting_ids:
         return found
@@ -107,6 +108,8 @@ def attendees(session: Session, meeting_ids: list[str]) -> dict[str, list[Row]]:
     for row in rows:
         found[row["meeting_id"]].append({
             "invited": bool(row["invited"]),
+            "organizer": bool(row["organizer"]),
+            "matched_by": row["matched_by"],
             "email": row["email"],
             "display_name": row["display_name"],
             "kind": row["kind"],
@@ -119,7 +122,8 @@ def attendees(session: Session, meeting_ids: list[str]) -> dict[str, list[Row]]:
 
 
 _ATTENDANCE = text(
-    "SELECT meeting_id, invited, email, display_name, kind, attended, first_joined_at, last_left_at, seconds "
+    "SELECT meeting_id, invited, organizer, matched_by, email, display_name, kind, attended, "
+    "first_joined_at, last_left_at, seconds "
     "FROM compliance_attendance WHERE meeting_id IN :ids "
     "ORDER BY meeting_id, invited DESC, first_joined_at, email, display_name"
 ).bindparams(bindparam("ids", expanding=True))
@@ -152,6 +156,8 @@ def ledger_day(session: Session, day: str, *, status: str | None = None) -> list
             "reasons": [r for r in e.violation_reasons.split(",") if r],
             "recordings": f"{e.recordings_archived}/{e.recordings_found}",
             "transcripts": f"{e.transcripts_archived}/{e.transcripts_found}",
+            "smart_notes": f"{e.smart_notes_archived}/{e.smart_notes_found}",
+            "uninvited_attendees": e.uninvited_count,
             "attendees": people.get(e.meeting_id, []),
         }
         for e in entries

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from meet_core.archive import ArchivedObject, ArchiveWriter, ChecksumMismatch, object_key
 from meet_core.archive.client import S3Client, require_bucket
 from meet_core.compliance.chart import rate_chart
-from meet_core.compliance.facts import day_bounds
 from meet_core.compliance.lookup import attendees
+from meet_core.days import day_bounds
 from meet_core.db.models import (
     ComplianceDailySummary,
     ComplianceViolation,
@@ -69,6 +69,8 @@ class ReportData:
     ledger: pd.DataFrame
     # The day's held meetings in violation: (XOMA id, title, attendees as in lookup.attendees).
     violation_attendance: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
+    # The day's meetings with uninvited attendees: (XOMA id, title, those attendees).
+    uninvited: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
 
 
 def gather(session: Session, day: str, now: datetime) -> ReportData:
@@ -122,7 +124,23 @@ def gather(session: Session, day: str, now: datetime) -> ReportData:
         (str(row.external_id), str(row.title), people.get(str(row.meeting_id), []))
         for row in in_violation.itertuples()
     ]
-    return ReportData(day, now, summaries.get(day), history, listed, count, frame, attendance)
+    with_guests = frame[frame["uninvited_count"] > 0]
+    guests = attendees(session, list(with_guests["meeting_id"]))
+    uninvited = [
+        (
+            str(row.external_id),
+            str(row.title),
+            [
+                p
+                for p in guests.get(str(row.meeting_id), [])
+                if not p["invited"] and not p["organizer"]
+            ],
+        )
+        for row in with_guests.itertuples()
+    ]
+    return ReportData(
+        day, now, summaries.get(day), history, listed, count, frame, attendance, uninvited
+    )
 
 
 def render_csv(data: ReportData) -> bytes:
@@ -175,6 +193,27 @@ def _attendance_rows(meetings: list[tuple[str, str, list[dict[str, Any]]]]) -> s
     return "".join(rows) or '<tr><td colspan="8">No held meeting of the day is in violation.</td></tr>'
 
 
+def _uninvited_rows(meetings: list[tuple[str, str, list[dict[str, Any]]]]) -> str:
+    rows = [
+        f"<tr><td>{escape(external_id)}</td><td>{escape(title)}</td>"
+        f"<td>{escape(person['email'] or '')}</td><td>{escape(person['display_name'] or '')}</td>"
+        f"<td>{escape(person['kind'] or '')}</td><td>{escape(person['first_joined_at'] or '')}</td>"
+        f"<td class=num>{person['seconds'] or 0}</td></tr>"
+        for external_id, title, people in meetings
+        for person in people
+    ]
+    return "".join(rows) or '<tr><td colspan="7">Nobody uninvited attended.</td></tr>'
+
+
+def _artifact_rows(ledger: pd.DataFrame) -> str:
+    kinds = (("recordings", "recordings"), ("transcripts", "transcripts"), ("smart notes", "smart_notes"))
+    return "".join(
+        f"<tr><td>{label}</td><td class=num>{int(ledger[f'{name}_found'].sum())}</td>"
+        f"<td class=num>{int(ledger[f'{name}_archived'].sum())}</td></tr>"
+        for label, name in kinds
+    )
+
+
 def render_html(data: ReportData) -> bytes:
     s = data.summary
     rate = f"{s.compliance_rate * 100:.1f}%" if s and s.compliance_rate is not None else "n/a"
@@ -188,6 +227,7 @@ def render_html(data: ReportData) -> bytes:
             _card("pending", s.pending if s else 0, "wait"),
             _card("violations", s.violation if s else 0, "bad" if s and s.violation else "good"),
             _card("compliance rate", rate, "bad" if s and s.violation else "good"),
+            _card("uninvited attendees", int(data.ledger["uninvited_count"].sum())),
             _card(
                 "open violations (all days)",
                 data.open_violation_count,
@@ -232,6 +272,13 @@ attached as CSV and Parquet beside this page.</p>
 <table><tr><th>meeting (XOMA id)</th><th>title</th><th>attendee</th><th>invited</th><th>kind</th>
 <th>joined (UTC)</th><th>left (UTC)</th><th>seconds</th></tr>
 {_attendance_rows(data.violation_attendance)}</table>
+<h2>Artifacts of the day</h2>
+<table><tr><th>kind</th><th>found</th><th>archived</th></tr>{_artifact_rows(data.ledger)}</table>
+<h2>Uninvited attendees of the day</h2>
+<p class="meta">Recognised by identity (Google account email); the organizer is not listed.</p>
+<table><tr><th>meeting (XOMA id)</th><th>title</th><th>email</th><th>display name</th><th>kind</th>
+<th>joined (UTC)</th><th>seconds</th></tr>
+{_uninvited_rows(data.uninvited)}</table>
 <h2>Open violations</h2>{more}
 <table><tr><th>id</th><th>day</th><th>meeting (XOMA id)</th><th>title</th><th>reason</th>
 <th>detail</th><th>opened (UTC)</th></tr>

@@ -88,6 +88,7 @@ class MeetingFacts:
     joined_count: int = 0
     invited_joined_count: int = 0
     artifacts: tuple[ArtifactFacts, ...] = ()
+    uninvited_count: int = 0  # people seen who were not invited (the organizer excluded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,8 @@ class Verdict:
     reasons: tuple[ViolationReason, ...]
     details: dict[ViolationReason, str]
     pending_until: datetime | None
+    smart_notes_found: int = 0
+    smart_notes_archived: int = 0
 
 
 def outcome_of(facts: MeetingFacts) -> str:
@@ -318,4 +321,8 @@ def _verdict(
         reasons=reasons,
         details={r: found.reasons[r] for r in reasons},
         pending_until=max(found.pending_until) if status == ComplianceStatus.PENDING else None,
+        smart_notes_found=sum(1 for a in facts.artifacts if a.kind == ArtifactKind.SMART_NOTES),
+        smart_notes_archived=sum(
+            1 for a in facts.artifacts if a.kind == ArtifactKind.SMART_NOTES and a.archived
+        ),
     )

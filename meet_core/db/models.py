@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -219,6 +220,7 @@ class ArtifactKind(enum.StrEnum):
     RECORDING = "recording"
     TRANSCRIPT_TEXT = "transcript_text"
     TRANSCRIPT_ENTRIES = "transcript_entries"
+    SMART_NOTES = "smart_notes"  # Gemini's notes: a Google Doc exported as text (0009)
 
 
 class ManifestState(enum.StrEnum):
@@ -229,7 +231,7 @@ class ManifestState(enum.StrEnum):
 
 
 class AttendeeKind(enum.StrEnum):
-    SIGNED_IN = "signed_in"
+    INTERNAL = "internal"  # signed in, of the organizer's domain ("signed_in" before 0009)
     EXTERNAL = "external"
     ANONYMOUS = "anonymous"
     PHONE = "phone"
@@ -277,6 +279,34 @@ class ConferenceParticipant(Base):
     attended_seconds: Mapped[int] = mapped_column(Integer, default=0)
     session_count: Mapped[int] = mapped_column(Integer, default=0)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How the participant was matched to an invitee: "email" (identity resolved) or
+    # "display_name" (nobody could resolve them); None: not matched (0009).
+    matched_by: Mapped[str | None] = mapped_column(String(16))
+    # The meeting's organizer: neither an invitee nor an uninvited attendee (0009).
+    is_organizer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class MatchedBy(enum.StrEnum):
+    EMAIL = "email"
+    DISPLAY_NAME = "display_name"
+
+
+class IdentitySource(enum.StrEnum):
+    PEOPLE = "people"
+    DIRECTORY = "directory"
+    NONE = "none"  # neither API showed an email
+
+
+class GoogleIdentity(Base):
+    """What Google said a Meet ``users/{id}`` is, so each person is looked up once (0009)."""
+
+    __tablename__ = "google_identities"
+
+    account_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+    resolved_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ParticipantSession(Base):
@@ -404,6 +434,10 @@ class LedgerEntry(Base):
     recordings_archived: Mapped[int] = mapped_column(Integer)
     transcripts_found: Mapped[int] = mapped_column(Integer)
     transcripts_archived: Mapped[int] = mapped_column(Integer)
+    # Gemini smart notes and uninvited attendees (organizer excluded), migration 0009.
+    smart_notes_found: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    smart_notes_archived: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    uninvited_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     checksums_verified: Mapped[bool | None] = mapped_column(Boolean)
     minutes_to_archive: Mapped[int | None] = mapped_column(Integer)
     retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -21,8 +21,12 @@ SCOPES: tuple[str, ...] = (
     "https://www.googleapis.com/auth/meetings.space.readonly",
     # files.get / alt=media / export of Meet recordings and transcripts only, not all of Drive.
     "https://www.googleapis.com/auth/drive.meet.readonly",
-    # people.get("people/me") as the organizer: the user id a Workspace Events target names.
-    "https://www.googleapis.com/auth/userinfo.profile",
+    # people.get of a Meet participant's account id: the domain's profiles (emails, names).
+    "https://www.googleapis.com/auth/directory.readonly",
+    # people.get of an external participant: the email only if the organizer has dealt with them.
+    "https://www.googleapis.com/auth/contacts.other.readonly",
+    # Directory users.get (domain_public view) by numeric id: users of the organizer's domain.
+    "https://www.googleapis.com/auth/admin.directory.user.readonly",
 )
 # The service account acting as itself (no subject, no delegation): Pub/Sub pull and setup.
 SELF_SCOPES: tuple[str, ...] = ("https://www.googleapis.com/auth/pubsub",)

@@ -13,6 +13,7 @@ from meet_core.google.types import (
     MeetParticipant,
     MeetParticipantSession,
     Recording,
+    SmartNote,
     Space,
     Transcript,
     TranscriptEntry,
@@ -225,3 +226,18 @@ class MeetMethods(GatewayCore):
             "transcriptEntries",
         )
         return [TranscriptEntry.from_json(item) for item in items]
+
+    def list_smart_notes(self, record_name: str, *, subject: str | None = None) -> list[SmartNote]:
+        """conferenceRecords.smartNotes.list: Gemini's notes, when the space had them on."""
+        parent = validate.record_name(record_name)
+        items = self._list_all(
+            "meet",
+            self._subject(subject),
+            lambda s, token: (
+                s.conferenceRecords()
+                .smartNotes()
+                .list(parent=parent, pageSize=100, pageToken=token)
+            ),
+            "smartNotes",
+        )
+        return [SmartNote.from_json(item) for item in items]

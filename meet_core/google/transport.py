@@ -23,8 +23,10 @@ APIS: dict[str, tuple[str, str, str]] = {
     "calendar": ("calendar", "v3", "/calendar/v3/"),
     "meet": ("meet", "v2", "/"),
     "drive": ("drive", "v3", "/drive/v3/"),
-    "workspaceevents": ("workspaceevents", "v1", "/"),
+    # Both keep Google's own paths (/v1/people/…, /admin/directory/v1/…) under the base URL.
     "people": ("people", "v1", "/"),
+    "directory": ("admin", "directory_v1", "/"),
+    "workspaceevents": ("workspaceevents", "v1", "/"),
     "pubsub": ("pubsub", "v1", "/"),
 }
 # The "subject" under which the service account calls as itself (Pub/Sub): no delegation.

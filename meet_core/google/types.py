@@ -283,6 +283,30 @@ class Transcript:
 
 
 @dataclass(frozen=True, slots=True)
+class SmartNote:
+    """Gemini's "take notes for me" of a conference: a Google Doc, like a transcript."""
+
+    name: str
+    state: str
+    start: datetime | None
+    end: datetime | None
+    document_id: str | None
+    export_uri: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SmartNote:
+        docs = data.get("docsDestination") or {}
+        return cls(
+            name=data["name"],
+            state=str(data.get("state", "STATE_UNSPECIFIED")),
+            start=parse_time(data.get("startTime")),
+            end=parse_time(data.get("endTime")),
+            document_id=_str(docs.get("document")),
+            export_uri=_str(docs.get("exportUri")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TranscriptEntry:
     name: str
     participant: str | None
@@ -322,4 +346,46 @@ class DriveFile:
             size=int(data.get("size") or 0),
             md5=_str(data.get("md5Checksum")),
             sha256=_str(data.get("sha256Checksum")),
+        )
+
+
+def _primary(items: Any, key: str) -> str | None:
+    """The primary (else first) non-empty ``key`` of a list of People/Directory entries."""
+    if not isinstance(items, list):
+        return None
+    values = [i for i in items if isinstance(i, Mapping) and _str(i.get(key))]
+    if not values:
+        return None
+    primary = [i for i in values if (i.get("metadata") or {}).get("primary") or i.get("primary")]
+    return str((primary or values)[0][key])
+
+
+@dataclass(frozen=True, slots=True)
+class PersonIdentity:
+    """Who a Google account id is, as far as one API shows it (email None: not shown)."""
+
+    account_id: str
+    email: str | None
+    display_name: str | None
+    source: str  # "people" or "directory"
+
+    @classmethod
+    def from_person(cls, account_id: str, data: Mapping[str, Any]) -> PersonIdentity:
+        email = _primary(data.get("emailAddresses"), "value")
+        return cls(
+            account_id=account_id,
+            email=email.lower() if email else None,
+            display_name=_primary(data.get("names"), "displayName"),
+            source="people",
+        )
+
+    @classmethod
+    def from_directory_user(cls, account_id: str, data: Mapping[str, Any]) -> PersonIdentity:
+        email = _str(data.get("primaryEmail")) or _primary(data.get("emails"), "address")
+        name = data.get("name") or {}
+        return cls(
+            account_id=account_id,
+            email=email.lower() if email else None,
+            display_name=_str(name.get("fullName")) if isinstance(name, Mapping) else None,
+            source="directory",
         )

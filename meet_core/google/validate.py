@@ -18,6 +18,8 @@ _RECORD = re.compile(rf"conferenceRecords/{_SEGMENT}")
 _PARTICIPANT = re.compile(rf"conferenceRecords/{_SEGMENT}/participants/{_SEGMENT}")
 _TRANSCRIPT = re.compile(rf"conferenceRecords/{_SEGMENT}/transcripts/{_SEGMENT}")
 _DRIVE_ID = re.compile(r"[A-Za-z0-9_-]+")
+# A Google account id as Meet (users/{id}) and People (people/{id}) name it: digits.
+_ACCOUNT = re.compile(r"(?:users/|people/)?([0-9]{1,40})")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
 ACCESS_TYPES = ("OPEN", "TRUSTED", "RESTRICTED")
 
@@ -71,6 +73,15 @@ def participant_name(value: object) -> str:
 
 def transcript_name(value: object) -> str:
     return _match(_TRANSCRIPT, value, "transcript name", "conferenceRecords/abc/transcripts/def")
+
+
+def account_id(value: object) -> str:
+    """The numeric account id of ``users/{id}``, ``people/{id}`` or a bare id."""
+    text = _text(value, "user")
+    match = _ACCOUNT.fullmatch(text)
+    if not match:
+        raise ValueError(f"user must look like 'users/123456789', got {text!r}")
+    return match.group(1)
 
 
 def drive_id(value: object, what: str = "file_id") -> str:

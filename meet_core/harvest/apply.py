@@ -7,6 +7,7 @@ archive manifest, and moves the meeting's status (each move an audit event).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from meet_core.archive.manifest import (
     register_artifacts,
     sightings_of_recording,
+    sightings_of_smart_note,
     sightings_of_transcript,
 )
 from meet_core.audit import append_event
@@ -29,6 +31,8 @@ from meet_core.db.models import (
     MeetingStatus,
     ParticipantSession,
 )
+from meet_core.google import MeetParticipant
+from meet_core.harvest.identity import Identity
 from meet_core.harvest.snapshot import MeetingSnapshot, ParticipantSnapshot, RecordSnapshot
 from meet_core.meetings_state import (
     ConferenceFacts,
@@ -75,17 +79,22 @@ def apply_snapshot(
     meeting = session.execute(
         select(Meeting).where(Meeting.id == target.id).with_for_update()
     ).scalar_one()
-    invitees = [Invitee(p.email, p.display_name) for p in meeting.participants]
-    domain = email_domain(meeting.organizer_email) or ""
+    people = _People(
+        invitees=[Invitee(p.email, p.display_name) for p in meeting.participants],
+        organizer=meeting.organizer_email.lower(),
+        domain=email_domain(meeting.organizer_email) or "",
+        identities=snapshot.identities,
+    )
     participants = sessions = artifacts = 0
     for item in snapshot.records:
         record_row = _upsert_record(session, meeting.id, target.space_name, item, now)
         for seen in item.participants or ():
-            _upsert_participant(session, record_row, seen, invitees, domain, now)
+            _upsert_participant(session, record_row, seen, people, now)
             participants += 1
             sessions += len(seen.sessions)
         sightings = [s for r in item.recordings for s in sightings_of_recording(r)]
         sightings += [s for t in item.transcripts for s in sightings_of_transcript(t)]
+        sightings += [s for n in item.smart_notes for s in sightings_of_smart_note(n)]
         artifacts += register_artifacts(
             session,
             meeting_id=meeting.id,
@@ -125,17 +134,36 @@ def _upsert_record(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class _People:
+    """Who may be recognised in a meeting: invitees, the organizer, resolved identities."""
+
+    invitees: list[Invitee]
+    organizer: str
+    domain: str
+    identities: Mapping[str, Identity]
+
+    def own_email(self, person: MeetParticipant) -> str | None:
+        """The participant's own email: from Google, else resolved from ``users/{id}``."""
+        if person.email:
+            return person.email.lower()
+        identity = self.identities.get(person.user) if person.user else None
+        return identity.email if identity is not None else None
+
+
 def _upsert_participant(
     session: Session,
     record_row: ConferenceRecord,
     seen: ParticipantSnapshot,
-    invitees: list[Invitee],
-    organizer_domain: str,
+    people: _People,
     now: datetime,
 ) -> None:
     person = seen.participant
-    invitee = match_invitee(person.kind, person.email, person.display_name, invitees)
-    email = person.email or (invitee.email if invitee else None)
+    own = people.own_email(person)
+    invitee, matched_by = match_invitee(own, person.display_name, people.invitees)
+    # A display-name match carries the invitee's email (so their attendance joins), marked
+    # as such by matched_by; everyone else keeps their own email, or none.
+    email = own or (invitee.email if invitee else None)
     intervals = [Interval(s.start, s.end) for s in seen.sessions if s.start is not None]
     row = session.scalar(
         select(ConferenceParticipant).where(ConferenceParticipant.name == person.name)
@@ -148,11 +176,13 @@ def _upsert_participant(
     _assign(
         row,
         {
-            "kind": attendee_kind(person.kind, email, organizer_domain),
+            "kind": attendee_kind(person.kind, own, people.domain),
             "user_name": person.user,
             "email": email.lower() if email else None,
             "display_name": person.display_name,
             "invited": invitee is not None,
+            "matched_by": matched_by.value if matched_by else None,
+            "is_organizer": own is not None and own == people.organizer,
             "first_joined_at": first_join(intervals) or person.earliest_start,
             "last_left_at": last_leave(intervals),
             "attended_seconds": attended_seconds(intervals, now),

@@ -6,8 +6,10 @@ retried); :mod:`meet_core.harvest.apply` then applies it in one short one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from meet_core.db.models import Meeting
 from meet_core.google import (
@@ -16,8 +18,13 @@ from meet_core.google import (
     MeetParticipant,
     MeetParticipantSession,
     Recording,
+    SmartNote,
     Transcript,
 )
+from meet_core.harvest.identity import Identity
+
+if TYPE_CHECKING:
+    from meet_core.harvest.identity import IdentityResolver
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,20 +65,29 @@ class RecordSnapshot:
     participants: tuple[ParticipantSnapshot, ...] | None
     recordings: tuple[Recording, ...]
     transcripts: tuple[Transcript, ...]
+    smart_notes: tuple[SmartNote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class MeetingSnapshot:
     target: MeetingTarget
     records: tuple[RecordSnapshot, ...]
+    # Meet ``users/{id}`` -> who People / Directory say it is (empty: nothing resolved).
+    identities: Mapping[str, Identity] = field(default_factory=dict)
 
 
 def fetch_snapshot(
-    gateway: GoogleGateway, target: MeetingTarget, *, complete_records: frozenset[str] = frozenset()
+    gateway: GoogleGateway,
+    target: MeetingTarget,
+    *,
+    complete_records: frozenset[str] = frozenset(),
+    identities: IdentityResolver | None = None,
 ) -> MeetingSnapshot:
     """Conference records of the meeting's space, with participants and their sessions,
     recordings and transcripts. Records named in ``complete_records`` (ended and harvested
-    after they ended) keep their attendance: only their artifacts are asked for again."""
+    after they ended) keep their attendance: only their artifacts are asked for again.
+    With ``identities``, signed-in participants' ``users/{id}`` are resolved to emails
+    (cached per person: Google is asked once per new person, not per meeting)."""
     subject = target.organizer_email
     records = []
     for record in sorted(
@@ -91,9 +107,19 @@ def fetch_snapshot(
                 participants=participants,
                 recordings=tuple(gateway.list_recordings(record.name, subject=subject)),
                 transcripts=tuple(gateway.list_transcripts(record.name, subject=subject)),
+                smart_notes=tuple(gateway.list_smart_notes(record.name, subject=subject)),
             )
         )
-    return MeetingSnapshot(target=target, records=tuple(records))
+    resolved: Mapping[str, Identity] = {}
+    if identities is not None:
+        users = {
+            seen.participant.user
+            for item in records
+            for seen in item.participants or ()
+            if seen.participant.user
+        }
+        resolved = identities.resolve(users, subject=subject)
+    return MeetingSnapshot(target=target, records=tuple(records), identities=resolved)
 
 
 def _by_start(record: MeetConferenceRecord) -> tuple[str, str]:

@@ -40,6 +40,10 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
         violations = session.scalar(
             select(func.count()).where(LedgerEntry.meeting_id.in_(ids), LedgerEntry.compliance_status == "violation")
         )
+        # People seen who were not invited (the organizer is neither), as the ledger counts them.
+        uninvited = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.uninvited_count), 0)).where(LedgerEntry.meeting_id.in_(ids))
+        )
         chain = verify_chain(session)
     return {
         "meetings": len(ids),
@@ -51,6 +55,7 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
         "transcripts_archived": archived.get("transcript_text", 0),
         "artifacts_not_archived": not_archived,
         "violations": violations,
+        "uninvited_attendees": int(uninvited or 0),
         "audit_verified": chain.ok,
         "runs": dict(pipeline.runs),
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from . import calendar_v3, control, drive_v3, meet_v2
+from . import calendar_v3, control, drive_v3, events_v1, identity, meet_v2, pubsub_v1
 from .accounts import public_key_entry
 from .auth import authenticate, issue_token, require_scopes
 from .context import Context
@@ -42,6 +42,9 @@ def _routes() -> list[Route]:
         *calendar_v3.ROUTES,
         *meet_v2.ROUTES,
         *drive_v3.ROUTES,
+        *identity.ROUTES,
+        *events_v1.ROUTES,
+        *pubsub_v1.ROUTES,
     ]
     return [Route(*row) for row in table]
 
@@ -101,6 +104,14 @@ class Emulator:
             if path.startswith("/calendar/")
             else "drive"
             if path.startswith("/drive/")
+            else "people"
+            if path.startswith("/v1/people")
+            else "directory"
+            if path.startswith("/admin/directory/")
+            else "pubsub"
+            if path.startswith("/v1/projects/")
+            else "workspaceevents"
+            if path.startswith(("/v1/subscriptions", "/v1/operations"))
             else "meet"
         )
         return api, "", None, {}
@@ -165,7 +176,8 @@ class Emulator:
         }
         if (
             response is not None
-            and request.api in ("calendar", "meet", "drive")
+            and request.api
+            in ("calendar", "meet", "drive", "people", "directory", "workspaceevents", "pubsub")
             and self.store.settings["record_response_bodies"]
             and response.json_value is not None
         ):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from . import ids
 from .clock import rfc3339
 from .errors import ApiError
+from .event_bus import render_subscription
 from .faults import FaultSpecError
 from .meet_resources import render_record
 from .store import DEFAULT_SETTINGS
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 
 MAX_ADVANCE = 100 * 366 * 86400
+TRANSCRIPT_FORMATS = ("google_doc", "text")
 
 
 class ControlError(Exception):
@@ -61,9 +63,7 @@ def _size(body: dict[str, Any]) -> int | None:
     if size is None:
         return None
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= 1 << 40:
-        raise ControlError(
-            400, "recording_size_bytes: expected a whole number of bytes (up to 1 TiB)"
-        )
+        raise ControlError(400, "recording_size_bytes: expected a whole number of bytes (up to 1 TiB)")
     return size
 
 
@@ -124,6 +124,13 @@ def settings(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
             raise ControlError(400, f"{key}: expected {expected.__name__}")
         if expected in (int, float) and value < 0:
             raise ControlError(400, f"{key}: expected a value >= 0")
+        if expected is list and not all(isinstance(v, str) and "@" in v for v in value):
+            raise ControlError(400, f"{key}: expected a list of email addresses")
+        if key.endswith("_rate") and value > 1:
+            raise ControlError(400, f"{key}: expected a fraction between 0 and 1")
+        if key == "transcript_format" and value not in TRANSCRIPT_FORMATS:
+            raise ControlError(400, f"{key}: expected one of {', '.join(TRANSCRIPT_FORMATS)}")
+    body = {k: [v.lower() for v in val] if isinstance(val, list) else val for k, val in body.items()}
     current.update(body)
     emu.store.mark_dirty()
     return dict(current)
@@ -217,6 +224,40 @@ def _artifact(artifact: str, on: bool) -> Callable[[Emulator, Request, dict[str,
     return handler
 
 
+SUSPENSION_REASONS = (
+    "USER_SCOPE_REVOKED",
+    "APP_SCOPE_REVOKED",
+    "RESOURCE_DELETED",
+    "USER_AUTHORIZATION_FAILURE",
+    "APP_AUTHORIZATION_FAILURE",
+    "ENDPOINT_PERMISSION_DENIED",
+    "ENDPOINT_NOT_FOUND",
+    "ENDPOINT_RESOURCE_EXHAUSTED",
+    "OTHER",
+)
+
+
+def suspend_subscription(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
+    """Suspend a Workspace Events subscription (by name, or the one of a user's email), as
+    Google does when the user's authorization fails; a `suspended` lifecycle event follows."""
+    reason = _text(body, "reason", required=False) or "USER_AUTHORIZATION_FAILURE"
+    if reason not in SUSPENSION_REASONS:
+        raise ControlError(400, f"reason: expected one of {', '.join(SUSPENSION_REASONS)}")
+    subscriptions = emu.store.state["ws_subscriptions"]
+    name = _text(body, "subscription", required=False)
+    if name:
+        record = subscriptions.get(name)
+    else:
+        email = (_text(body, "user") or "").lower()
+        record = next((r for r in subscriptions.values() if r["subject"] == email), None)
+    if record is None:
+        raise ControlError(404, f"no such subscription ({name or body.get('user')!r})")
+    if record["state"] != "ACTIVE":
+        raise ControlError(409, f"{record['name']} is {record['state']}, not ACTIVE")
+    emu.world.events.suspend(record, reason, emu.ctx.now())
+    return render_subscription(record)
+
+
 def faults(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
     if request.method == "DELETE":
         emu.faults.clear()
@@ -249,6 +290,7 @@ ROUTES: dict[tuple[str, str], Callable[[Emulator, Request, dict[str, Any]], Any]
     ("POST", "recordings/stop"): _artifact("recording", False),
     ("POST", "transcripts/start"): _artifact("transcript", True),
     ("POST", "transcripts/stop"): _artifact("transcript", False),
+    ("POST", "subscriptions/suspend"): suspend_subscription,
     ("GET", "faults"): faults,
     ("POST", "faults"): faults,
     ("DELETE", "faults"): faults,

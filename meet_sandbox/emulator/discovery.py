@@ -10,7 +10,15 @@ from typing import Any
 import googleapiclient.discovery_cache
 
 DOCUMENTS = Path(googleapiclient.discovery_cache.__file__).parent / "documents"
-API_DOCUMENTS = {"calendar": "calendar.v3.json", "meet": "meet.v2.json", "drive": "drive.v3.json"}
+API_DOCUMENTS = {
+    "calendar": "calendar.v3.json",
+    "meet": "meet.v2.json",
+    "drive": "drive.v3.json",
+    "people": "people.v1.json",
+    "directory": "admin.directory_v1.json",  # method ids: directory.users.get, …
+    "workspaceevents": "workspaceevents.v1.json",
+    "pubsub": "pubsub.v1.json",
+}
 
 
 @functools.cache

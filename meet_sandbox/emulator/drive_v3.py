@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -9,7 +10,7 @@ from . import media
 from .clock import rfc3339
 from .context import Context
 from .errors import ApiError, bad_request
-from .simulation import DOC_MIME
+from .simulation import DOC_MIME, TEXT_MIME
 from .wire import Request, Response, json_response
 
 DEFAULT_FILE_FIELDS = ("kind", "id", "name", "mimeType")
@@ -31,13 +32,24 @@ def _wants_checksums(request: Request) -> bool:
     return "*" in fields or "md5Checksum" in fields or "sha256Checksum" in fields
 
 
+def _text_bytes(ctx: Context, record: dict[str, Any]) -> bytes:
+    """The bytes of a plain-text transcript file (a pure function of its entries)."""
+    with ctx.store.lock:
+        return ctx.world.document_text(record["source"]).encode("utf-8")
+
+
 def ensure_checksums(ctx: Context, record: dict[str, Any]) -> None:
     """Compute md5/sha256 over exactly the served bytes once, then keep them in the state."""
     if record["size"] is None or record["md5"]:
         return
-    md5, sha256 = media.checksums(
-        record["seed"], int(record["size"])
-    )  # outside the lock: may take seconds
+    if record["mimeType"] == TEXT_MIME:
+        data = _text_bytes(ctx, record)
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        sha256 = hashlib.sha256(data).hexdigest()
+    else:
+        md5, sha256 = media.checksums(
+            record["seed"], int(record["size"])
+        )  # outside the lock: may take seconds
     with ctx.store.lock:
         record["md5"], record["sha256"] = md5, sha256
         ctx.store.mark_dirty()
@@ -90,8 +102,8 @@ def render_file(record: dict[str, Any], subject: str, full: bool) -> dict[str, A
                 "size": str(record["size"]),
                 "quotaBytesUsed": str(record["size"]),
                 "originalFilename": record["name"],
-                "fullFileExtension": "mp4",
-                "fileExtension": "mp4",
+                "fullFileExtension": record["name"].rsplit(".", 1)[-1],
+                "fileExtension": record["name"].rsplit(".", 1)[-1],
                 "headRevisionId": record["id"][-12:],
             }
         )
@@ -132,7 +144,7 @@ def get_file(ctx: Context, request: Request) -> Response:
     record = _file_for(ctx, request)
     alt = request.arg("alt", "json")
     if alt == "media":
-        return _media(record, request)
+        return _media(ctx, record, request)
     if alt != "json":
         raise bad_request(f"Invalid value '{alt}' for alt.", location="alt")
     if _wants_checksums(request):
@@ -140,7 +152,7 @@ def get_file(ctx: Context, request: Request) -> Response:
     return json_response(render_file(record, request.subject, full=bool(request.arg("fields"))))
 
 
-def _media(record: dict[str, Any], request: Request) -> Response:
+def _media(ctx: Context, record: dict[str, Any], request: Request) -> Response:
     if record["mimeType"] == DOC_MIME:
         raise ApiError(
             403,
@@ -154,6 +166,14 @@ def _media(record: dict[str, Any], request: Request) -> Response:
     headers = {"Content-Type": record["mimeType"], "Accept-Ranges": "bytes"}
     if span:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    if record["mimeType"] == TEXT_MIME:
+        headers["Content-Type"] = "text/plain; charset=utf-8"
+        return Response(
+            status=206 if span else 200,
+            headers=headers,
+            body=_text_bytes(ctx, record)[start:end],
+            media=True,
+        )
     return Response(
         status=206 if span else 200,
         headers=headers,
@@ -177,7 +197,7 @@ def export_file(ctx: Context, request: Request) -> Response:
             "The requested conversion is not supported.", location="convertTo", reason="badRequest"
         )
     with ctx.store.lock:
-        text = ctx.world.transcript_text(ctx.store.state["transcripts"][record["source"]])
+        text = ctx.world.document_text(record["source"])
     if mime == "text/html":
         body = "".join(f"<p>{line}</p>" for line in text.lstrip("\ufeff").splitlines())
         text = f"<html><body>{body}</body></html>"

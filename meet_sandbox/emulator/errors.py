@@ -25,7 +25,7 @@ GRPC_STATUS = {
     503: "UNAVAILABLE",
 }
 
-CLASSIC_APIS = ("calendar", "drive")
+CLASSIC_APIS = ("calendar", "drive", "directory")  # People answers like Meet (AIP-193)
 
 
 class ApiError(Exception):
@@ -43,6 +43,7 @@ class ApiError(Exception):
         location_type: str | None = None,
         headers: dict[str, str] | None = None,
         classic_errors_in_meet: bool = False,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -55,6 +56,7 @@ class ApiError(Exception):
         self.headers = headers or {}
         # 403 rate limits carry `errors[].reason` everywhere so one retry rule fits all APIs.
         self.classic_errors_in_meet = classic_errors_in_meet
+        self.details = details  # AIP-193 `details` (google.rpc.ErrorInfo, …)
 
     def body(self, api: str) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -70,6 +72,8 @@ class ApiError(Exception):
         error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
         if self.classic_errors_in_meet:
             error["errors"] = [item]
+        if self.details:
+            error["details"] = self.details
         return {"error": error}
 
     def render(self, api: str) -> bytes:

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("429", "500", "503", "403_rate", "reset", "slow", "truncate")
-APIS = ("calendar", "meet", "drive", "token")
+APIS = (
+    "calendar", "meet", "drive", "people", "directory", "workspaceevents", "pubsub", "token"
+)
 
 
 class FaultSpecError(ValueError):

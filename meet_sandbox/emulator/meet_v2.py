@@ -18,7 +18,7 @@ from .meet_resources import (
 )
 from .paging import page
 from .schema import clean_body
-from .simulation import default_space_config
+from .simulation import SEGMENTS, default_space_config
 from .wire import Request, Response, json_response
 
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
@@ -215,7 +215,7 @@ def get_record(ctx: Context, request: Request) -> Response:
 
 
 def _children(ctx: Context, parent: str, collection: str) -> list[dict[str, Any]]:
-    prefix = f"{parent}/{collection}/"
+    prefix = f"{parent}/{SEGMENTS.get(collection, collection)}/"
     return [
         item
         for name, item in ctx.store.state[collection].items()
@@ -350,8 +350,20 @@ def get_entry(ctx: Context, request: Request) -> Response:
 
 
 def list_smart_notes(ctx: Context, request: Request) -> Response:
-    _record_for(ctx, request, _granted(request))
-    return json_response({})  # the emulator makes no smart notes
+    """Gemini's notes: made when the space's smartNotesConfig.autoSmartNotesGeneration is ON."""
+    record, items = _artifacts(ctx, request, "smart_notes")
+    rendered = [render_artifact(i, transcript=True) for i in items]
+    return _listing(ctx, request, rendered, "smartNotes", record["name"] + "/n")
+
+
+def get_smart_note(ctx: Context, request: Request) -> Response:
+    record, _ = _artifacts(ctx, request, "smart_notes")
+    item = ctx.store.state["smart_notes"].get(
+        f"{record['name']}/smartNotes/{request.params['item']}"
+    )
+    if item is None:
+        raise _not_found()
+    return json_response(render_artifact(item, transcript=True))
 
 
 _R = r"/v2/conferenceRecords/(?P<record>[^/]+)"
@@ -401,4 +413,10 @@ ROUTES = [
         get_entry,
     ),
     ("GET", _R + "/smartNotes", "meet.conferenceRecords.smartNotes.list", list_smart_notes),
+    (
+        "GET",
+        _R + r"/smartNotes/(?P<item>[^/]+)",
+        "meet.conferenceRecords.smartNotes.get",
+        get_smart_note,
+    ),
 ]

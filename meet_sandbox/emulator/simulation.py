@@ -20,11 +20,21 @@ from typing import Any
 
 from . import ids
 from .errors import ApiError
+from .event_bus import EventBus
 from .store import Store
 
 DAY = 86400.0
 RECORDING_MIME = "video/mp4"
 DOC_MIME = "application/vnd.google-apps.document"
+TEXT_MIME = "text/plain"  # transcripts when the setting transcript_format is "text"
+# state collection -> the segment in Meet's resource names
+SEGMENTS = {"recordings": "recordings", "transcripts": "transcripts", "smart_notes": "smartNotes"}
+# artifact -> (state collection, Drive file title suffix)
+ARTIFACTS = {
+    "recording": ("recordings", "Recording"),
+    "transcript": ("transcripts", "Transcript"),
+    "smart_notes": ("smart_notes", "Notes by Gemini"),
+}
 KINDS = ("signedinUser", "anonymousUser", "phoneUser")
 
 
@@ -53,6 +63,7 @@ class World:
     def __init__(self, store: Store, organizer_domain: str) -> None:
         self.store = store
         self.organizer_domain = organizer_domain.lower()
+        self.events = EventBus(store)  # Workspace Events for subscribed space owners
 
     @property
     def state(self) -> dict[str, Any]:
@@ -133,6 +144,7 @@ class World:
         }
         self.state["conference_records"][name] = record
         space["active_conference"] = name
+        self.events.meet_event("conference.v2.started", space, name, now)
         self.store.mark_dirty()
         return record
 
@@ -142,12 +154,13 @@ class World:
         for participant in self._participants(record):
             if participant["active_session"]:
                 self._close_session(participant, now)
-        self._stop_artifact(record, "recording", now)
-        self._stop_artifact(record, "transcript", now)
+        for artifact in ARTIFACTS:
+            self._stop_artifact(record, artifact, now)
         record["end"] = now
         space = self.state["spaces"][record["space"]]
         if space["active_conference"] == record["name"]:
             space["active_conference"] = None
+        self.events.meet_event("conference.v2.ended", space, record["name"], now)
         self.store.mark_dirty()
 
     def active_record(self, space: dict[str, Any]) -> dict[str, Any] | None:
@@ -207,6 +220,7 @@ class World:
         self.state["sessions"][session["name"]] = session
         participant["active_session"] = session["name"]
         participant["latest_end"] = None
+        self.events.meet_event("participant.v2.joined", space, session["name"], now)
         self._evaluate(record, now)
         self.store.mark_dirty()
         return record, participant, session
@@ -247,9 +261,13 @@ class World:
         self.store.mark_dirty()
 
     def _close_session(self, participant: dict[str, Any], now: float) -> None:
-        self.state["sessions"][participant["active_session"]]["end"] = now
+        session = participant["active_session"]
+        self.state["sessions"][session]["end"] = now
         participant["active_session"] = None
         participant["latest_end"] = now
+        record = self.state["conference_records"][participant["name"].split("/participants/")[0]]
+        space = self.state["spaces"][record["space"]]
+        self.events.meet_event("participant.v2.left", space, session, now)
 
     # ----- recordings and transcripts -------------------------------------------------
 
@@ -257,6 +275,8 @@ class World:
         config = self.state["spaces"][record["space"]]["config"].get("artifactConfig", {})
         if artifact == "recording":
             return config.get("recordingConfig", {}).get("autoRecordingGeneration") == "ON"
+        if artifact == "smart_notes":
+            return config.get("smartNotesConfig", {}).get("autoSmartNotesGeneration") == "ON"
         return config.get("transcriptionConfig", {}).get("autoTranscriptionGeneration") == "ON"
 
     def _evaluate(self, record: dict[str, Any], now: float) -> None:
@@ -268,16 +288,16 @@ class World:
         )
         if not privileged:
             return
-        for artifact in ("recording", "transcript"):
-            wanted = record[f"{artifact}_wanted"]
+        for artifact in ARTIFACTS:
+            wanted = record.get(f"{artifact}_wanted")
             if wanted is None:
                 wanted = self._auto(record, artifact)
-            if wanted and not record[f"active_{artifact}"]:
+            if wanted and not record.get(f"active_{artifact}"):
                 self._start_artifact(record, artifact, now)
 
     def _start_artifact(self, record: dict[str, Any], artifact: str, now: float) -> None:
-        collection = "recordings" if artifact == "recording" else "transcripts"
-        name = f"{record['name']}/{collection}/{ids.resource_id(20)}"
+        collection = ARTIFACTS[artifact][0]
+        name = f"{record['name']}/{SEGMENTS[collection]}/{ids.resource_id(20)}"
         item = {
             "name": name,
             "conference": record["name"],
@@ -291,10 +311,10 @@ class World:
         record[f"active_{artifact}"] = name
 
     def _stop_artifact(self, record: dict[str, Any], artifact: str, now: float) -> None:
-        name = record[f"active_{artifact}"]
+        name = record.get(f"active_{artifact}")
         if not name:
             return
-        collection = "recordings" if artifact == "recording" else "transcripts"
+        collection = ARTIFACTS[artifact][0]
         item = self.state[collection][name]
         item["end"] = now
         delay = float(self.store.settings[f"{artifact}_ready_delay_seconds"])
@@ -389,7 +409,7 @@ class World:
 
     def materialize(self, now: float) -> None:
         """Produce the Drive files of every artifact whose generation delay has passed."""
-        for collection, artifact in (("recordings", "Recording"), ("transcripts", "Transcript")):
+        for collection, artifact in ARTIFACTS.values():
             ready = [
                 i
                 for i in self.state[collection].values()
@@ -397,6 +417,7 @@ class World:
             ]
             for item in sorted(ready, key=lambda i: i["ready_at"]):
                 self._create_file(item, artifact)
+        self.events.tick(now)  # subscription reminders and expiry due by now
 
     def _create_file(self, item: dict[str, Any], artifact: str) -> None:
         record = self.state["conference_records"][item["conference"]]
@@ -404,14 +425,20 @@ class World:
         stamp = datetime.fromtimestamp(item["start"], UTC).strftime("%Y-%m-%d %H:%M")
         file_id = ids.drive_file_id()
         recording = artifact == "Recording"
+        # Meet writes transcripts as Google Docs, or (newer) as plain-text Drive files.
+        text = artifact == "Transcript" and self.store.settings["transcript_format"] == "text"
+        mime = RECORDING_MIME if recording else TEXT_MIME if text else DOC_MIME
+        size = item["size"] if recording else None
+        if text:
+            size = len(self.transcript_text(item).encode("utf-8"))
         self.state["files"][file_id] = {
             "id": file_id,
             "name": f"{space['meeting_code']} ({stamp} GMT) - {artifact}"
-            + (".mp4" if recording else ""),
-            "mimeType": RECORDING_MIME if recording else DOC_MIME,
+            + (".mp4" if recording else ".txt" if text else ""),
+            "mimeType": mime,
             "owner": space["owner"],
             "created": item["ready_at"],
-            "size": item["size"] if recording else None,
+            "size": size,
             "seed": file_id,  # content is a pure function of the id and the size
             "md5": None,
             "sha256": None,
@@ -419,4 +446,34 @@ class World:
         }
         item["file_id"] = file_id
         self.state["changes"].append({"fileId": file_id, "time": item["ready_at"]})
+        action = {"Recording": "recording", "Transcript": "transcript"}.get(artifact, "smartNote")
+        self.events.meet_event(f"{action}.v2.fileGenerated", space, item["name"], item["ready_at"])
         self.store.mark_dirty()
+
+    def document_text(self, source: str) -> str:
+        """The text of the Docs/text file made for artifact ``source`` (its resource name)."""
+        if "/smartNotes/" in source:
+            return self.smart_notes_text(self.state["smart_notes"][source])
+        return self.transcript_text(self.state["transcripts"][source])
+
+    def smart_notes_text(self, note: dict[str, Any]) -> str:
+        record = self.state["conference_records"][note["conference"]]
+        space = self.state["spaces"][record["space"]]
+        names = sorted(
+            {
+                p["display_name"]
+                for p in self._participants(record)
+                if p["earliest_start"] <= (note["end"] or note["start"])
+            }
+        )
+        minutes = int(((note["end"] or note["start"]) - note["start"]) // 60)
+        lines = [
+            f"{space['meeting_code']} - Notes by Gemini",
+            "",
+            "Summary",
+            f"{', '.join(names)} met for {minutes} minutes.",
+            "",
+            "Next steps",
+            "No suggested next steps were found for this meeting.",
+        ]
+        return "\ufeff" + "\r\n".join(lines) + "\r\n"

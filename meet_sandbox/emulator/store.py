@@ -31,6 +31,23 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Keep JSON response bodies in the request log (schema checks, debugging).
     "record_response_bodies": False,
     "request_log_limit": 5000,
+    # External accounts whose email people.get shows (the organizer's "other contacts").
+    "external_visible_emails": [],
+    # Subjects that may read Directory users.get with viewType=admin_view.
+    "directory_admins": [],
+    # How Meet writes transcripts to Drive: "google_doc" (export only) or "text" (alt=media).
+    "transcript_format": "google_doc",
+    # Emulated seconds from the end of a smart-notes session to FILE_GENERATED.
+    "smart_notes_ready_delay_seconds": 120.0,
+    # Workspace Events delivery into Pub/Sub (docs/emulator.md "Workspace Events and Pub/Sub").
+    "event_latency_seconds": 0.0,  # emulated seconds from the change to the Pub/Sub publish
+    "event_reorder_seconds": 0.0,  # extra random delay in [0, this): later events may overtake
+    "event_duplicate_rate": 0.0,  # fraction of events published twice (same ce-id)
+    "event_drop_rate": 0.0,  # fraction of events never published
+    "event_seed": 0,  # the delivery dice: same seed, same drops/duplicates/delays
+    # subscriptions.create/patch/delete/reactivate answer an operation that is done only on
+    # the first operations.get (as Google's usually is), else done at once.
+    "subscription_operation_pending": True,
 }
 
 
@@ -49,11 +66,33 @@ def empty_state() -> dict[str, Any]:
         "recordings": {},
         "transcripts": {},
         "entries": {},
+        "smart_notes": {},  # "conferenceRecords/x/smartNotes/y" -> Gemini's notes
         "files": {},  # Drive file id -> file record
         "changes": [],  # Drive change log: [{fileId, time}]
         "invitations": [],
         "counter": 0,
+        # Workspace Events v1 and Pub/Sub v1 (events_v1.py, pubsub_v1.py, event_bus.py)
+        "ws_subscriptions": {},  # "subscriptions/x" -> subscription record
+        "ws_operations": {},  # "operations/x" -> {done_on_get, subject, result}
+        "pubsub_topics": {},  # "projects/p/topics/t" -> topic resource
+        "pubsub_subscriptions": {},  # "projects/p/subscriptions/s" -> subscription resource
+        "pubsub_messages": {},  # subscription name -> {message id -> message record}
+        "event_sequence": 0,  # events emitted so far: the delivery dice's input
     }
+
+
+# Collections newer than some saved states: a state file without them is still version 1.
+ADDED_LATER = frozenset(
+    {
+        "smart_notes",
+        "ws_subscriptions",
+        "ws_operations",
+        "pubsub_topics",
+        "pubsub_subscriptions",
+        "pubsub_messages",
+        "event_sequence",
+    }
+)
 
 
 class StateFileError(ValueError):
@@ -67,7 +106,7 @@ def _load(path: Path) -> dict[str, Any]:
         raise StateFileError(f"{path}: not a readable emulator state file ({exc})") from None
     if not isinstance(loaded, dict) or loaded.get("version") != STATE_VERSION:
         raise StateFileError(f"{path}: not an emulator state file of version {STATE_VERSION}")
-    missing = set(empty_state()) - set(loaded)
+    missing = set(empty_state()) - set(loaded) - ADDED_LATER
     if missing:
         raise StateFileError(f"{path}: state file lacks {sorted(missing)}")
     return loaded

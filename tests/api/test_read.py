@@ -210,7 +210,7 @@ def _harvest(
                     name=f"{record}/participants/{uuid.uuid4().hex[:8]}",
                     conference_record_id=conference.id,
                     meeting_id=meeting_id,
-                    kind="signed_in" if email else "anonymous",
+                    kind="internal" if email else "anonymous",
                     email=email,
                     display_name="Guest" if email is None else None,
                     first_joined_at=now - timedelta(hours=1),

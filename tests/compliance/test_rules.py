@@ -348,14 +348,14 @@ def test_compliance_settings_defaults_and_values() -> None:
     "day", ["", "2025-02-30", "06/02/2025", "2025-6-2", None, 20250602, "2025-06-02 "]
 )
 def test_partition_days_refuse_garbage(day: object) -> None:
-    from meet_core.compliance.facts import day_bounds
+    from meet_core.days import day_bounds
 
     with pytest.raises(ValueError, match="partition date"):
         day_bounds(day)  # type: ignore[arg-type]
 
 
 def test_partition_day_bounds() -> None:
-    from meet_core.compliance.facts import day_bounds
+    from meet_core.days import day_bounds
 
     assert day_bounds("2025-06-02") == (
         START.replace(hour=0),

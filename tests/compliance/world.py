@@ -128,7 +128,7 @@ class World:
                         name=f"{name}/participants/{index}",
                         conference_record_id=record.id,
                         meeting_id=meeting_id,
-                        kind="signed_in" if invited else "external",
+                        kind="internal" if invited else "external",
                         email=email,
                         invited=invited,
                         display_name=email or f"anonymous {index}",

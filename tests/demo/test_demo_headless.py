@@ -25,6 +25,7 @@ EXPECTED = {
     "transcripts_archived": 7,
     "artifacts_not_archived": 0,
     "violations": 1,  # external-only: held without recording
+    "uninvited_attendees": 2,  # the anonymous visitor and the phone dial-in
     "audit_verified": True,
 }
 

@@ -10,14 +10,27 @@ from pathlib import Path
 from typing import Any
 
 import googleapiclient.discovery_cache
+from googleapiclient.discovery import build
 
+from meet_core.google import SCOPES
 from meet_sandbox.emulator import EmulatorServer, SandboxClient
 from meet_sandbox.emulator.app import Emulator
 
-from .conftest import Google, create_space
+from .conftest import Google, create_space, credentials
+from .events_clients import DEAD_LETTERS, MEET_TYPES, PULL, TOPIC, apis
+
+IDENTITY_SCOPES = [s for s in SCOPES if "directory" in s or "contacts" in s]
 
 DOCUMENTS = Path(googleapiclient.discovery_cache.__file__).parent / "documents"
-FILES = {"calendar": "calendar.v3.json", "meet": "meet.v2.json", "drive": "drive.v3.json"}
+FILES = {
+    "calendar": "calendar.v3.json",
+    "meet": "meet.v2.json",
+    "drive": "drive.v3.json",
+    "people": "people.v1.json",
+    "directory": "admin.directory_v1.json",
+    "workspaceevents": "workspaceevents.v1.json",
+    "pubsub": "pubsub.v1.json",
+}
 
 
 def _documents() -> dict[str, dict[str, Any]]:
@@ -143,13 +156,15 @@ def _scenario(google: Google, sandbox: SandboxClient) -> None:
     code = event["conferenceData"]["conferenceId"]
     mask = (
         "config.artifactConfig.recordingConfig.autoRecordingGeneration,"
-        "config.artifactConfig.transcriptionConfig.autoTranscriptionGeneration"
+        "config.artifactConfig.transcriptionConfig.autoTranscriptionGeneration,"
+        "config.artifactConfig.smartNotesConfig.autoSmartNotesGeneration"
     )
     on = {
         "config": {
             "artifactConfig": {
                 "recordingConfig": {"autoRecordingGeneration": "ON"},
                 "transcriptionConfig": {"autoTranscriptionGeneration": "ON"},
+                "smartNotesConfig": {"autoSmartNotesGeneration": "ON"},
             }
         }
     }
@@ -221,7 +236,8 @@ def _scenario(google: Google, sandbox: SandboxClient) -> None:
     google.meet.conferenceRecords().transcripts().entries().get(
         name=entries["transcriptEntries"][0]["name"]
     ).execute()
-    google.meet.conferenceRecords().smartNotes().list(parent=record).execute()
+    notes = google.meet.conferenceRecords().smartNotes().list(parent=record).execute()
+    google.meet.conferenceRecords().smartNotes().get(name=notes["smartNotes"][0]["name"]).execute()
 
     file_id = recording["driveDestination"]["file"]
     google.drive.files().get(fileId=file_id).execute()
@@ -238,11 +254,55 @@ def _scenario(google: Google, sandbox: SandboxClient) -> None:
     events.list(calendarId="primary", showDeleted=True).execute()
 
 
+def _identity_scenario(key_file: Path, base_url: str, sandbox: SandboxClient) -> None:
+    """People and Directory, with the scopes the gateway asks for, on the people above."""
+    creds = credentials(key_file, base_url, IDENTITY_SCOPES)
+    options = {"api_endpoint": base_url + "/"}
+    people = build("people", "v1", credentials=creds, static_discovery=True, client_options=options)
+    directory = build(
+        "admin", "directory_v1", credentials=creds, static_discovery=True, client_options=options
+    )
+    users = sandbox.call("GET", "users")["users"]
+    for email in ("colleague@example.com", "guest@other.org"):
+        people.people().get(resourceName=users[email].replace("users/", "people/"),
+                            personFields="emailAddresses,names").execute()
+    directory.users().get(
+        userKey=users["colleague@example.com"].removeprefix("users/"), viewType="domain_public"
+    ).execute()
+
+
+def _events_scenario(key_file: Path, base_url: str, sandbox: SandboxClient) -> None:
+    """Every Workspace Events and Pub/Sub method, with events to pull."""
+    google = apis(key_file, base_url)
+    google.setup(deadLetterPolicy={"deadLetterTopic": DEAD_LETTERS})
+    pubsub = google.pubsub.projects()
+    pubsub.topics().get(topic=TOPIC).execute()
+    pubsub.subscriptions().get(subscription=PULL).execute()
+    made = google.subscribe()
+    subscriptions = google.events.subscriptions()
+    subscriptions.get(name=made["name"]).execute()
+    query = " OR ".join(f'event_types:"{t}"' for t in MEET_TYPES)
+    subscriptions.list(filter=query).execute()
+    google.finish(subscriptions.patch(name=made["name"], updateMask="ttl",
+                                      body={"ttl": "86400s"}).execute())
+    sandbox.call("POST", "subscriptions/suspend", {"subscription": made["name"]})
+    google.finish(subscriptions.reactivate(name=made["name"], body={}).execute())
+    received = google.pull()
+    assert received
+    pubsub.subscriptions().modifyAckDeadline(
+        subscription=PULL, body={"ackIds": [received[0]["ackId"]], "ackDeadlineSeconds": 30}
+    ).execute()
+    google.ack(received)
+    google.finish(subscriptions.delete(name=made["name"]).execute())
+
+
 def test_every_answer_matches_the_discovery_schema(
-    google: Google, sandbox: SandboxClient, server: EmulatorServer
+    google: Google, sandbox: SandboxClient, server: EmulatorServer, key_file: Path
 ) -> None:
     sandbox.settings(record_response_bodies=True, default_page_size=2)
     _scenario(google, sandbox)
+    _identity_scenario(key_file, server.base_url, sandbox)
+    _events_scenario(key_file, server.base_url, sandbox)
     documents = _documents()
     methods = {api: _methods(doc["resources"]) for api, doc in documents.items()}
     checked, errors = set(), []

@@ -22,7 +22,7 @@ def discovery_scopes() -> set[str]:
 
     folder = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
     scopes: set[str] = set()
-    for name in ("calendar.v3", "meet.v2", "drive.v3", "people.v1"):
+    for name in ("calendar.v3", "meet.v2", "drive.v3", "people.v1", "admin.directory_v1"):
         scopes |= set(json.loads((folder / f"{name}.json").read_text())["auth"]["oauth2"]["scopes"])
     return scopes
 
@@ -35,7 +35,9 @@ def test_scopes_are_least_privilege_real_and_documented() -> None:
         "meetings.space.settings",
         "meetings.space.readonly",
         "drive.meet.readonly",
-        "userinfo.profile",
+        "directory.readonly",
+        "contacts.other.readonly",
+        "admin.directory.user.readonly",
     }
     assert set(SCOPES) <= discovery_scopes()
     doc = (ROOT / "docs" / "google.md").read_text()

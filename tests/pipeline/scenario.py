@@ -268,12 +268,12 @@ def check_attendance(session: Any, day: Day, truth: dict[str, dict[str, Any]]) -
             .where(ConferenceParticipant.meeting_id == mid)
         )
         if label == "normal":
-            assert kinds == {"signed_in": 2, "external": 1}
+            assert kinds == {"internal": 2, "external": 1}
             assert sessions == 4  # Ann dropped out once
         if label == "external":
             assert kinds == {"external": 2, "anonymous": 1}
         if label == "transcript":
-            assert kinds == {"signed_in": 2, "phone": 1}
+            assert kinds == {"internal": 2, "phone": 1}
         if label in ("no_show", "cancelled"):
             assert not kinds and not records
 

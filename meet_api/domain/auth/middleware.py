@@ -3,9 +3,9 @@
 Runs on every route except health and the OpenAPI documents. A missing, malformed, unknown
 or revoked key is a 401 problem and an ``auth.failed`` audit event (with the key id when
 the token has one, never the secret). A known key is counted against its rate limit,
-shared by every API process (:mod:`meet_api.lib.ratelimit`), in the same short transaction
-as the key lookup; the ``RateLimit-*`` headers go on every answer, a 429 when the window is
-used up, a 503 when the count cannot be kept (fail closed).
+shared by every API process (:mod:`meet_api.lib.ratelimit`), right after the key lookup;
+the ``RateLimit-*`` headers go on every answer, a 429 when the window is used up, a 503
+when the count cannot be kept (fail closed).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from meet_api.lib.context import current_request_id
 from meet_api.lib.problems import ApiProblem
 from meet_api.lib.ratelimit import Decision, RateLimitUnavailable
 from meet_api.lib.state import AppState, app_state
-from meet_core.apikeys import KEY_PATTERN, authenticate
+from meet_core.apikeys import KEY_PATTERN, authenticate, record_use
 from meet_core.audit import append_event
 from meet_core.db.models import Role
 
@@ -39,13 +39,15 @@ def _bearer_token(scope: Scope) -> str | None:
 
 
 def _lookup(state: AppState, token: str) -> tuple[Principal, Decision] | None:
-    """The key's principal and its rate-limit decision, in one short transaction: the
-    count's row is locked (PostgreSQL) from the upsert to this commit only."""
-    with state.engine.begin() as conn:  # commits last_used_at when due, and the count
+    """The key's principal and its rate-limit decision. On PostgreSQL each statement commits
+    by itself (autocommit: the upsert is atomic alone and holds the count's row for itself
+    only, and no BEGIN/COMMIT round trips); on SQLite, in one short transaction."""
+    with state.reader.begin() as conn:  # commits last_used_at when due, and the count
         key = authenticate(conn, token)
         if key is None:
             return None
         decision = state.limiter.hit(conn, key.key_id)
+        record_use(conn, key)  # after the count: a request refused 503 leaves no trace
     principal = Principal(
         key_id=key.key_id,
         key_name=key.name,

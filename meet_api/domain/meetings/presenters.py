@@ -26,6 +26,8 @@ def participant_out(
     first_joined_at: datetime | None = None,
     last_left_at: datetime | None = None,
     seconds: int | None = None,
+    kind: str | None = None,
+    matched_by: str | None = None,
 ) -> ParticipantOut:
     """An invitation (a Participant, or a row with its column names) as a body.
 
@@ -43,6 +45,8 @@ def participant_out(
             first_joined_at=first_joined_at,
             last_left_at=last_left_at,
             attended_seconds=attended_seconds,
+            kind=kind,
+            matched_by=matched_by,
         )
     return ParticipantOut(
         email=participant.email,
@@ -104,7 +108,8 @@ def meeting_fields(meeting: Any, participants: list[ParticipantOut]) -> dict[str
 
 
 def attendance_by_email(session: Session, meeting_id: str) -> dict[str, tuple] | None:
-    """email -> (first joined, last left, seconds), or None while no conference is known."""
+    """email -> (first joined, last left, seconds, kind, matched_by) of the participants
+    matched to that invitee, or None while no conference is known."""
     if not session.scalar(
         select(func.count())
         .select_from(ConferenceRecord)
@@ -117,13 +122,19 @@ def attendance_by_email(session: Session, meeting_id: str) -> dict[str, tuple] |
             func.min(ConferenceParticipant.first_joined_at),
             func.max(ConferenceParticipant.last_left_at),
             func.sum(ConferenceParticipant.attended_seconds),
+            func.max(ConferenceParticipant.kind),
+            func.min(ConferenceParticipant.matched_by),
         )
         .where(
-            ConferenceParticipant.meeting_id == meeting_id, ConferenceParticipant.email.is_not(None)
+            ConferenceParticipant.meeting_id == meeting_id,
+            ConferenceParticipant.email.is_not(None),
         )
         .group_by(func.lower(ConferenceParticipant.email))
     )
-    return {email: (first, last, seconds or 0) for email, first, last, seconds in rows}
+    return {
+        email: (first, last, seconds or 0, kind, matched_by)
+        for email, first, last, seconds, kind, matched_by in rows
+    }
 
 
 def compliance_state(

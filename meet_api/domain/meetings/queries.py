@@ -244,7 +244,7 @@ def list_meetings(
         params["after_start"], params["after_id"] = decode_cursor(cursor)
     page_statement, count = _list_statements(filters, bool(cursor), include_total)
     total: int | None = None
-    with state.engine.connect() as conn:
+    with state.reader.connect() as conn:
         rows = conn.execute(page_statement, {**params, "limit": limit + 1}).all()
         if include_total:
             # An empty page (past the end, or nothing matches) has no row to carry the total.
@@ -271,12 +271,16 @@ def list_meetings(
 _ID = bindparam("meeting_id", type_=String)
 _ARCHIVED = ArchiveManifestEntry.state == ManifestState.ARCHIVED
 _RECORDING = ArchiveManifestEntry.kind == ArtifactKind.RECORDING
+# Transcript objects (text and entries); smart notes are listed by the recordings route only.
+_TRANSCRIPT = ArchiveManifestEntry.kind.in_(
+    (ArtifactKind.TRANSCRIPT_TEXT, ArtifactKind.TRANSCRIPT_ENTRIES)
+)
 _MANIFEST = (
     select(
         func.count(case((_RECORDING, 1))).label("recordings"),
         func.count(case((and_(_RECORDING, _ARCHIVED), 1))).label("recordings_archived"),
-        func.count(case((~_RECORDING, 1))).label("transcripts"),
-        func.count(case((and_(~_RECORDING, _ARCHIVED), 1))).label("transcripts_archived"),
+        func.count(case((_TRANSCRIPT, 1))).label("transcripts"),
+        func.count(case((and_(_TRANSCRIPT, _ARCHIVED), 1))).label("transcripts_archived"),
         func.max(case((_ARCHIVED, ArchiveManifestEntry.archived_at))).label("last_archived_at"),
         func.count(case((ArchiveManifestEntry.state == ManifestState.FAILED, 1))).label("failed"),
     )
@@ -289,8 +293,13 @@ _ATTENDANCE = (
         func.min(ConferenceParticipant.first_joined_at).label("first_joined_at"),
         func.max(ConferenceParticipant.last_left_at).label("last_left_at"),
         func.sum(ConferenceParticipant.attended_seconds).label("attended_seconds"),
+        func.max(ConferenceParticipant.kind).label("kind"),
+        func.min(ConferenceParticipant.matched_by).label("matched_by"),
     )
-    .where(ConferenceParticipant.meeting_id == _ID, ConferenceParticipant.email.is_not(None))
+    .where(
+        ConferenceParticipant.meeting_id == _ID,
+        ConferenceParticipant.email.is_not(None),
+    )
     .group_by(func.lower(ConferenceParticipant.email))
     .subquery("attendance")
 )
@@ -312,6 +321,8 @@ _DETAIL = (
         _ATTENDANCE.c.first_joined_at.label("seen_first_joined_at"),
         _ATTENDANCE.c.last_left_at.label("seen_last_left_at"),
         _ATTENDANCE.c.attended_seconds.label("seen_attended_seconds"),
+        _ATTENDANCE.c.kind.label("seen_kind"),
+        _ATTENDANCE.c.matched_by.label("seen_matched_by"),
     )
     .select_from(Meeting)
     .join(_MANIFEST, true())
@@ -340,7 +351,7 @@ def get_detail(state: AppState, principal: Principal, meeting_id: str) -> Meetin
     if not is_uuid(meeting_id):
         raise not_found(meeting_id)
     params = {"meeting_id": meeting_id}
-    with state.engine.connect() as conn:
+    with state.reader.connect() as conn:
         rows: Sequence[Any] = conn.execute(_DETAIL, params).all()
         m = rows[0] if rows else None
         if m is None or (not principal.sees_all_clients and m.client_id != principal.client_id):
@@ -357,6 +368,8 @@ def get_detail(state: AppState, principal: Principal, meeting_id: str) -> Meetin
             r.seen_first_joined_at,
             r.seen_last_left_at,
             r.seen_attended_seconds,
+            r.seen_kind,
+            r.seen_matched_by,
         )
         for r in rows
         if r.participant_id is not None
@@ -385,29 +398,53 @@ def get_participants(state: AppState, principal: Principal, meeting_id: str) -> 
     with state.sessions() as session:
         meeting = visible_meeting(session, principal, meeting_id)
         attendance = attendance_by_email(session, meeting_id)
-        invited = {p.email for p in meeting.participants}
         others = session.scalars(
             select(ConferenceParticipant)
             .where(ConferenceParticipant.meeting_id == meeting_id)
             .order_by(ConferenceParticipant.first_joined_at, ConferenceParticipant.id)
         ).all()
+        organizer = [o for o in others if o.is_organizer]
+        invited = {p.email.lower() for p in meeting.participants}
         return ParticipantList(
             meeting_id=meeting_id,
             attendance_known=attendance is not None,
             items=[participant_with_attendance(p, attendance) for p in meeting.participants],
             uninvited_attendees=[
-                AttendeeOut(
-                    kind=o.kind,
-                    display_name=o.display_name,
-                    email=o.email,
-                    first_joined_at=o.first_joined_at,
-                    last_left_at=o.last_left_at,
-                    attended_seconds=o.attended_seconds,
-                )
+                _attendee(o)
                 for o in others
-                if not o.email or o.email.lower() not in invited
+                if not o.invited
+                and not o.is_organizer
+                and (not o.email or o.email.lower() not in invited)
             ],
+            organizer=_organizer(organizer) if organizer else None,
         )
+
+
+def _attendee(row: ConferenceParticipant) -> AttendeeOut:
+    return AttendeeOut(
+        kind=row.kind,
+        display_name=row.display_name,
+        email=row.email,
+        first_joined_at=row.first_joined_at,
+        last_left_at=row.last_left_at,
+        attended_seconds=row.attended_seconds,
+        matched_by=row.matched_by,
+    )
+
+
+def _organizer(rows: Sequence[ConferenceParticipant]) -> AttendeeOut:
+    """The organizer over every conference of the meeting (one row per conference)."""
+    first = rows[0]
+    lefts = [r.last_left_at for r in rows if r.last_left_at is not None]
+    return AttendeeOut(
+        kind=first.kind,
+        display_name=first.display_name,
+        email=first.email,
+        first_joined_at=min((r.first_joined_at for r in rows if r.first_joined_at), default=None),
+        last_left_at=max(lefts, default=None),
+        attended_seconds=sum(r.attended_seconds for r in rows),
+        matched_by=first.matched_by,
+    )
 
 
 def _archived_object(entry: ArchiveManifestEntry) -> ArchivedObjectOut:

@@ -112,6 +112,11 @@ class ParticipantOut(Struct, kw_only=True):
     first_joined_at: datetime | None
     last_left_at: datetime | None
     attended_seconds: int | None
+    # How the attendee was recognised: kind "internal", "external", "anonymous" or "phone";
+    # matched_by "email" (identity resolved) or "display_name" (fallback for someone
+    # nobody could resolve). Both null while the invitee has not been seen.
+    kind: str | None = None
+    matched_by: str | None = None
 
 
 class Provisioning(Struct, kw_only=True):
@@ -189,7 +194,8 @@ class MeetingPage(Struct, kw_only=True):
 
 
 class AttendeeOut(Struct, kw_only=True):
-    """Someone seen in the meeting who was not invited (or not identifiable)."""
+    """Someone seen in the meeting who was not invited (or the organizer); ``email`` is
+    their own as People / Directory resolved it, null where Google shows none."""
 
     kind: str
     display_name: str | None
@@ -197,6 +203,7 @@ class AttendeeOut(Struct, kw_only=True):
     first_joined_at: datetime | None
     last_left_at: datetime | None
     attended_seconds: int
+    matched_by: str | None = None
 
 
 class ParticipantList(Struct, kw_only=True):
@@ -204,6 +211,8 @@ class ParticipantList(Struct, kw_only=True):
     attendance_known: bool
     items: list[ParticipantOut]
     uninvited_attendees: list[AttendeeOut]
+    # The organizer's own attendance (recognised by identity); null until seen.
+    organizer: AttendeeOut | None = None
 
 
 class ArchivedObjectOut(Struct, kw_only=True):

@@ -140,8 +140,10 @@ def archived_recordings(
     pool=S3_POOL,
     deps=[conference_records],
     description=(
-        "Meet transcripts of the day's meetings: the Docs text export and the structured "
-        "entries as canonical JSON, into S3 under Object Lock; state in archive_manifest."
+        "Meet transcripts of the day's meetings: the text (a Google Doc exported, or a "
+        "plain-text Drive file downloaded and checked) and the structured entries as "
+        "canonical JSON, and Gemini smart notes as text, into S3 under Object Lock; state "
+        "in archive_manifest."
     ),
 )
 def archived_transcripts(

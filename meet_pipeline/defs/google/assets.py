@@ -7,12 +7,14 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from sqlalchemy import select
 
+from meet_core.days import day_bounds
 from meet_core.db.models import Meeting, MeetingStatus
 from meet_core.events.backstop import record_unannounced, unannounced
 from meet_core.harvest.apply import apply_snapshot
+from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_pipeline.defs.events.resources import EventsResource
-from meet_pipeline.partitions import DAILY, day_bounds
+from meet_pipeline.partitions import DAILY
 from meet_pipeline.policy import DATABASE_KIND, GOOGLE_POOL
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
@@ -43,6 +45,7 @@ def conference_records(
     sessions, gateway = database.sessions(), google.gateway()
     calls_before = gateway.calls.total
     window = policy.window()
+    identities = IdentityResolver(sessions, gateway, now=clock.now)
     day_start, day_end = day_bounds(context.partition_key)
     with sessions() as session:
         targets = [
@@ -62,7 +65,8 @@ def conference_records(
     transitions: list[str] = []
     unannounced_found = 0
     for target in targets:
-        snapshot = fetch_snapshot(gateway, target)  # Google errors fail the step: retried
+        # Google errors fail the step: retried. Identities are cached per person.
+        snapshot = fetch_snapshot(gateway, target, identities=identities)
         with sessions.begin() as session:
             # Events mode: this sweep is a backstop; what no event announced is counted.
             found = unannounced(session, snapshot) if events.enabled else []

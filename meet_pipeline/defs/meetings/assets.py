@@ -6,10 +6,11 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from sqlalchemy import select
 
+from meet_core.days import day_bounds
 from meet_core.db.models import Meeting, MeetingStatus
 from meet_core.harvest.attendance import update_attendance
 from meet_pipeline.defs.google.assets import conference_records
-from meet_pipeline.partitions import DAILY, day_bounds
+from meet_pipeline.partitions import DAILY
 from meet_pipeline.policy import DATABASE_KIND
 from meet_pipeline.resources import ClockResource, DatabaseResource
 
@@ -63,7 +64,7 @@ def attendance(
             "participants_changed": changed,
             **{
                 f"attendees_{kind}": kinds.get(kind, 0)
-                for kind in ("signed_in", "external", "anonymous", "phone")
+                for kind in ("internal", "external", "anonymous", "phone")
             },
         }
     )

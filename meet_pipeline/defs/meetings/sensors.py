@@ -33,6 +33,7 @@ from meet_core.events.health import without_active_subscription
 from meet_core.google import GoogleError
 from meet_core.harvest.apply import apply_snapshot, complete_record_names
 from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_core.harvest.watchlist import next_batch, resting, watch_list
 from meet_core.provisioning import ProvisionResult, retry_pending
@@ -141,6 +142,7 @@ def poll(
     """Polling mode's tick (and events mode's fallback for uncovered organizers)."""
     started = time.monotonic()
     sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
+    identities = IdentityResolver(sessions, gateway, now=clock.now)
     calls_before = gateway.calls.total
     now = tick_time = clock.now()
     with sessions() as session:
@@ -169,7 +171,9 @@ def poll(
             target = MeetingTarget.of(meeting)
             complete = complete_record_names(session, meeting_id)
         try:
-            snapshot = fetch_snapshot(gateway, target, complete_records=complete)
+            snapshot = fetch_snapshot(
+                gateway, target, complete_records=complete, identities=identities
+            )
         except GoogleError as exc:  # retried inside the gateway already; next tick tries again
             errors += 1
             context.log.warning("meeting %s: Google: %s", meeting_id, exc)

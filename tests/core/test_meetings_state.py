@@ -115,8 +115,8 @@ def test_attended_seconds_counts_overlapping_sessions_once_and_open_ones_until_n
 @pytest.mark.parametrize(
     ("kind", "email", "expected"),
     [
-        ("signed_in", "ann@example.com", AttendeeKind.SIGNED_IN),
-        ("signed_in", "Bob@EXAMPLE.com", AttendeeKind.SIGNED_IN),
+        ("signed_in", "ann@example.com", AttendeeKind.INTERNAL),
+        ("signed_in", "Bob@EXAMPLE.com", AttendeeKind.INTERNAL),
         ("signed_in", "carl@partner.org", AttendeeKind.EXTERNAL),
         ("signed_in", None, AttendeeKind.EXTERNAL),
         ("anonymous", None, AttendeeKind.ANONYMOUS),
@@ -134,8 +134,10 @@ def test_invitees_are_matched_by_email_else_by_a_unique_display_name() -> None:
         Invitee("bo1@example.com", "Sam Twin"),
         Invitee("bo2@example.com", "Sam Twin"),
     ]
-    assert match_invitee("signed_in", "ANN@example.com", "whoever", invitees) == invitees[0]
-    assert match_invitee("signed_in", None, "  bob   STONE ", invitees) == invitees[1]
-    assert match_invitee("signed_in", None, "Sam Twin", invitees) is None  # ambiguous
-    assert match_invitee("signed_in", "zed@example.com", "Ann Lee", invitees) is None
-    assert match_invitee("anonymous", None, "Ann Lee", invitees) is None
+    assert match_invitee("ANN@example.com", "whoever", invitees) == (invitees[0], "email")
+    # Nobody could resolve them: the display name, when exactly one invitee has it.
+    assert match_invitee(None, "  bob   STONE ", invitees) == (invitees[1], "display_name")
+    assert match_invitee(None, "Sam Twin", invitees) == (None, None)  # ambiguous
+    # A resolved namesake is not the invitee: Ann Lee (ann.lee@) is not Ann Lee (ann@).
+    assert match_invitee("ann.lee@example.com", "Ann Lee", invitees) == (None, None)
+    assert match_invitee(None, None, invitees) == (None, None)
