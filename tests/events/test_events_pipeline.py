@@ -62,7 +62,7 @@ def events_harness(harness_factory: HarnessFactory) -> PipelineHarness:
     return harness
 
 
-def run_events_until_settled(harness: PipelineHarness, day: Day, *, minutes: int = 90) -> None:
+def run_events_until_settled(harness: PipelineHarness, day: Day, *, minutes: int = 50) -> None:
     """Minute by minute as the daemon ticks, past every meeting's end plus the artifact wait."""
     for _ in range(minutes):
         harness.advance(1)
@@ -108,7 +108,10 @@ def test_lost_and_duplicated_events_still_archive_every_recording_once(
         duplicates = session.scalar(
             select(func.count()).where(ReceivedEvent.deliveries > 1)
         )
-    assert received and lost and duplicates  # events came, some were lost, some repeated
+    emitted = harness.people.state()["event_sequence"]  # every event sent, dropped or not
+    assert received and received < emitted and duplicates  # some never came, some twice
+    assert lost is not None  # what the backstop found that no event announced (often none:
+    # another event's read, e.g. the end's, covered most of what was dropped)
     # The ledger judges the same as the run without loss.
     partition = harness.meeting(day.meetings["normal"]).start_time.strftime("%Y-%m-%d")
     harness.advance(181)
