@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.db.models import (
@@ -29,6 +29,7 @@ from meet_core.events.intake import HANDLED
 from meet_core.google import GoogleGateway
 from meet_core.harvest.apply import apply_snapshot, complete_record_names
 from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingSnapshot, MeetingTarget, fetch_snapshot
 from meet_core.meetings_state import WindowPolicy
 
@@ -62,7 +63,15 @@ def due_meetings(
         .where(
             Meeting.status.in_(LOOKED_STATUSES),
             Meeting.space_name.is_not(None),
-            Meeting.end_time <= now - wait,
+            # Never started (no event said so): looked at after the grace, which decides
+            # not_held as polling would; the others after the artifact wait.
+            or_(
+                Meeting.end_time <= now - wait,
+                and_(
+                    Meeting.status == MeetingStatus.SCHEDULED,
+                    Meeting.end_time <= now - policy.grace,
+                ),
+            ),
             Meeting.end_time >= now - wait - LOOK_BACK,
             ~looked,
         )
@@ -182,7 +191,8 @@ def look(
             return None
         target = MeetingTarget.of(meeting)
         complete = complete_record_names(session, meeting_id)
-    snapshot = fetch_snapshot(gateway, target, complete_records=complete)
+    identities = IdentityResolver(sessions, gateway, now=now)
+    snapshot = fetch_snapshot(gateway, target, complete_records=complete, identities=identities)
     with sessions.begin() as session:
         found = unannounced(session, snapshot)
         apply_snapshot(session, snapshot, now=now(), policy=policy, actor=ACTOR)

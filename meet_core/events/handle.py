@@ -15,6 +15,7 @@ the same (the record or the manifest row is created then); a late ``started`` is
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from meet_core.events.intake import FAILED, HANDLED, IGNORED, PENDING
 from meet_core.google import GoogleError, GoogleGateway, NotFound
 from meet_core.harvest.apply import apply_snapshot
 from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import (
     MeetingSnapshot,
     MeetingTarget,
@@ -144,6 +146,14 @@ def handle_one(
             snapshot = _started_snapshot(gateway, target, record_name, subject)
         elif event.type == ce.CONFERENCE_ENDED:
             snapshot = _ended_snapshot(gateway, target, record_name, subject)
+            users = {
+                seen.participant.user
+                for item in snapshot.records
+                for seen in item.participants or ()
+                if seen.participant.user
+            }
+            resolved = IdentityResolver(sessions, gateway, now=now).resolve(users, subject=subject)
+            snapshot = dataclasses.replace(snapshot, identities=resolved)
         else:
             _register_artifact(gateway, sessions, target, event, record_name, subject)
             return HANDLED, target.id

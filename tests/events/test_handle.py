@@ -74,6 +74,12 @@ class StubGoogle:
         self.calls["transcripts.list"] += 1
         return []
 
+    def get_person(self, user: str, *, subject: str | None = None) -> None:
+        return None  # nobody resolvable: attendance by display name
+
+    def get_directory_user(self, user: str, *, subject: str | None = None) -> None:
+        return None
+
     def get_recording(self, name: str, *, subject: str) -> Recording:
         self.calls["recordings.get"] += 1
         self.generated = True
