@@ -24,6 +24,15 @@ invitations, conference records, attendance and archived recordings: bench/pg_se
 bulk-inserted; then with the history and no active meeting. Calls per tick, tick seconds and
 the watch-list query's seconds for each.
 
+**Events mode vs polling** (``--mode both``, the default): the same life of one meeting and
+the same per-tick measure, once with ``MEET_INGESTION=polling`` and once with
+``MEET_INGESTION=events`` (the emulator's Workspace Events and Pub/Sub; ``events setup``
+and the organizer's subscription are charged to the meeting as "0 setup"), each on its own
+database. In events mode every minute also ticks ``events_sensor``; ``conference_sensor``
+only takes the backstop's one look. Per tick in events mode: the Google calls of
+``events_sensor`` + ``conference_sensor`` with ``--active`` meetings in progress (no history
+run: the history's effect is measured in polling mode).
+
 Prints one line per phase / configuration and a JSON summary last.
 """
 
@@ -56,6 +65,11 @@ PRODUCTION_WINDOWS = {
     "MEET_ARCHIVE_RETRY_MINUTES": "5",
 }
 IGNORED_APIS = ("token", "control", None)
+EVENTS_ENV = {
+    "MEET_INGESTION": "events",
+    "MEET_EVENTS_TOPIC": "projects/quota-bench/topics/meet-events",
+    "MEET_EVENTS_SUBSCRIPTION": "projects/quota-bench/subscriptions/meet-pipeline",
+}
 
 
 class RequestLog:
@@ -72,7 +86,9 @@ class RequestLog:
         return Counter(r["method_id"] for r in rows if r.get("api") not in IGNORED_APIS)
 
 
-def harness_for(url: str, emulator: Emulator, folder: Path, instance: Any, s3: Any) -> Any:
+def harness_for(
+    url: str, emulator: Emulator, folder: Path, instance: Any, s3: Any, *, events: bool = False
+) -> Any:
     from meet_core.archive.client import ensure_bucket
     from meet_sandbox.emulator import SandboxClient
     from meet_sandbox.pipeline_harness import make_harness
@@ -89,7 +105,7 @@ def harness_for(url: str, emulator: Emulator, folder: Path, instance: Any, s3: A
         bucket=BUCKET,
         instance=instance,
         home=folder,
-        env=PRODUCTION_WINDOWS,
+        env={**PRODUCTION_WINDOWS, **(EVENTS_ENV if events else {"MEET_INGESTION": "polling"})},
         # production backoff (the harness shortens it for tests)
         google={"retry_base_seconds": 0.2, "retry_cap_seconds": 8.0},
     )
@@ -98,7 +114,20 @@ def harness_for(url: str, emulator: Emulator, folder: Path, instance: Any, s3: A
 # -- life of one meeting -----------------------------------------------------------------
 
 
-def lifecycle(h: Any, log: RequestLog, max_minutes: int) -> dict[str, Any]:
+def events_setup(h: Any) -> None:
+    """``meet-archive events setup`` and the default organizer's subscription."""
+    from meet_core.events.setup import setup
+    from meet_core.events.subscriptions import keep_subscriptions
+
+    settings = h.settings
+    setup(h.gateway, topic=settings.events_topic, subscription=settings.events_subscription)
+    keep_subscriptions(
+        h.gateway, h.sessions, topic=settings.events_topic,
+        default_subject=settings.google_subject, now=h.now(),
+    )
+
+
+def lifecycle(h: Any, log: RequestLog, max_minutes: int, *, events: bool = False) -> dict[str, Any]:
     from meet_core.days import day_of
     from meet_core.db.models import ManifestState
     from meet_pipeline.defs.compliance.assets import compliance_ledger
@@ -112,6 +141,9 @@ def lifecycle(h: Any, log: RequestLog, max_minutes: int) -> dict[str, Any]:
         phases.setdefault(phase, Counter()).update(log.take())
 
     log.take()
+    if events:
+        events_setup(h)
+        charge("0 setup (topic, subscription; once per organizer)")
     t0 = h.now()
     start, end = t0 + timedelta(minutes=30), t0 + timedelta(minutes=60)
     meeting_id = h.add_meeting("LIFE-1", start=start, end=end, guests=[(colleague, colleague_name)])
@@ -142,6 +174,8 @@ def lifecycle(h: Any, log: RequestLog, max_minutes: int) -> dict[str, Any]:
             "in_progress": "3 in progress",
             "finished": "4 finished, files not generated" if waiting else "5 finished, artifact wait",
         }.get(status, f"status {status}")
+        if events:
+            h.tick("events_sensor")
         h.tick("conference_sensor")
         ticks[phase] += 1
         charge(phase)
@@ -234,6 +268,37 @@ def add_active(h: Any, count: int) -> list[str]:
         session.execute(insert(Participant), people)
     with h.sessions() as session:
         return list(session.scalars(select(Meeting.id).where(Meeting.client_id == client_id)))
+
+
+def measure_event_ticks(h: Any, log: RequestLog, ticks: int, label: str) -> dict[str, Any]:
+    """Events mode: Google calls of events_sensor + conference_sensor per tick."""
+    h.tick("events_sensor")  # the join events of the meetings just started
+    log.take()
+    per_tick, seconds = [], []
+    for _ in range(ticks):
+        h.advance(1)
+        started = time.perf_counter()
+        h.tick("events_sensor")
+        h.tick("conference_sensor")
+        seconds.append(time.perf_counter() - started)
+        per_tick.append(sum(log.take().values()))
+    result = {
+        "config": label,
+        "calls_per_tick": per_tick,
+        "median_calls_per_tick": statistics.median(per_tick),
+        "tick_seconds": [round(x, 2) for x in seconds],
+    }
+    print(f"{label:<38} calls/tick {per_tick}  tick s {result['tick_seconds']}", flush=True)
+    return result
+
+
+def events_ticks(h: Any, log: RequestLog, args: argparse.Namespace) -> dict[str, Any]:
+    """Calls per tick with no meeting in progress, then with ``--active`` ones."""
+    events_setup(h)
+    results = [measure_event_ticks(h, log, args.ticks, "events: 0 active")]
+    add_active(h, args.active)
+    results.append(measure_event_ticks(h, log, args.ticks, f"events: {args.active} active"))
+    return {"configs": results}
 
 
 def measure_ticks(h: Any, log: RequestLog, ticks: int, label: str) -> dict[str, Any]:
@@ -346,6 +411,7 @@ def main() -> None:
     parser.add_argument("--admin-url", default=pg_seed.ADMIN_URL)
     parser.add_argument("--skip-life", action="store_true")
     parser.add_argument("--skip-history", action="store_true")
+    parser.add_argument("--mode", choices=("both", "polling", "events"), default="both")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.INFO)  # Dagster's per-event run logs
@@ -361,25 +427,33 @@ def main() -> None:
         try:
             SandboxClient(emulator.base_url).settings(request_log_limit=200_000)
             log = RequestLog(emulator.base_url)
-            if not args.skip_life:
+            modes = ["polling", "events"] if args.mode == "both" else [args.mode]
+            for mode in modes:
+                events = mode == "events"
+                if not args.skip_life:
+                    with pg_seed.temp_database(args.admin_url) as url, dg.DagsterInstance.ephemeral() as instance:
+                        h = harness_for(url, emulator, folder, instance, s3, events=events)
+                        try:
+                            life = lifecycle(h, log, args.max_minutes, events=events)
+                        finally:
+                            h.close()
+                    summary[f"life_{mode}"] = life
+                    for phase, calls in life["phases"].items():
+                        print(f"life {mode:<7} {phase:<48} {sum(calls.values()):>5} calls  {calls}", flush=True)
+                    print(
+                        f"life {mode:<7} total {life['total']} Google calls for one meeting; emulated minutes "
+                        f"by phase {life['minutes_by_phase']}; final status {life['status']}, artifacts "
+                        f"{life['artifacts']}",
+                        flush=True,
+                    )
+                if args.skip_history:
+                    continue
                 with pg_seed.temp_database(args.admin_url) as url, dg.DagsterInstance.ephemeral() as instance:
-                    h = harness_for(url, emulator, folder, instance, s3)
+                    h = harness_for(url, emulator, folder, instance, s3, events=events)
                     try:
-                        life = lifecycle(h, log, args.max_minutes)
-                    finally:
-                        h.close()
-                summary["life"] = life
-                for phase, calls in life["phases"].items():
-                    print(f"life  {phase:<38} {sum(calls.values()):>5} calls  {calls}", flush=True)
-                print(
-                    f"life  total {life['total']} Google calls for one meeting; emulated minutes by phase "
-                    f"{life['minutes_by_phase']}; final status {life['status']}, artifacts {life['artifacts']}",
-                    flush=True,
-                )
-            if not args.skip_history:
-                with pg_seed.temp_database(args.admin_url) as url, dg.DagsterInstance.ephemeral() as instance:
-                    h = harness_for(url, emulator, folder, instance, s3)
-                    try:
+                        if events:
+                            summary["ticks_events"] = events_ticks(h, log, args)
+                            continue
                         summary["ticks"] = ticks = history_ticks(h, log, args)
                     finally:
                         h.close()

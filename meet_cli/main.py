@@ -115,6 +115,28 @@ def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _events_setup(args: argparse.Namespace, settings: Settings) -> int:
+    """Topic, dead-letter topic and pull subscription where missing; prints the one grant."""
+    from meet_core.events.setup import PUBLISHER, grant_command, setup
+    from meet_core.google import GoogleError, GoogleGateway
+
+    if not settings.events_topic or not settings.events_subscription:
+        print("meet-archive: events setup needs MEET_EVENTS_TOPIC (projects/P/topics/T) and "
+              "MEET_EVENTS_SUBSCRIPTION (projects/P/subscriptions/S)", file=sys.stderr)
+        return 2
+    try:
+        outcome = setup(GoogleGateway.from_settings(settings), topic=settings.events_topic,
+                        subscription=settings.events_subscription, dead_letter=args.dead_letter_topic)
+    except GoogleError as exc:
+        print(f"meet-archive: Pub/Sub: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(outcome.lines()))
+    print(f"one grant a Google Cloud admin must add: roles/pubsub.publisher on {settings.events_topic} "
+          f"for {PUBLISHER}:")
+    print(f"  {grant_command(settings.events_topic)}")
+    return 0
+
+
 def _print_json(rows: object) -> None:
     import json
 
@@ -382,6 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--by", required=True, help="the person resolving it (recorded in the audit log)")
     resolve.add_argument("--note", required=True, help="why it is resolved")
     resolve.set_defaults(handler=_violation_resolve)
+
+    events = commands.add_parser("events", help="event-driven ingestion (Workspace Events through Pub/Sub)")
+    events_commands = events.add_subparsers(dest="events_command", required=True)
+    events_setup = events_commands.add_parser(
+        "setup", help="create the Pub/Sub topic and pull subscription where missing (idempotent)")
+    events_setup.add_argument("--dead-letter-topic", help="default: MEET_EVENTS_TOPIC + '-dead-letter'")
+    events_setup.set_defaults(handler=_events_setup)
 
     emulator = commands.add_parser("emulator", help="serve the Google Workspace emulator")
     emulator.add_argument("--host", default="127.0.0.1")

@@ -7,6 +7,7 @@ the variable, so an operator sees at once what to fix.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,35 @@ def _webhook_secret(env: Mapping[str, str]) -> str:
     return secret
 
 
+INGESTION_MODES = ("events", "polling")
+_PROJECT = r"projects/[a-z][a-z0-9-]{4,28}[a-z0-9]"
+# Pub/Sub resource ids: 3-255 characters, a letter first, not starting with "goog".
+_RESOURCE_ID = r"(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}"
+_TOPIC = re.compile(_PROJECT + "/topics/" + _RESOURCE_ID)
+_SUBSCRIPTION = re.compile(_PROJECT + "/subscriptions/" + _RESOURCE_ID)
+
+
+def _pubsub_name(env: Mapping[str, str], name: str, pattern: re.Pattern[str], example: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not pattern.fullmatch(raw):
+        raise SettingsError(f"{name}: expected {example}, got {raw!r}")
+    return raw
+
+
+def _ingestion(env: Mapping[str, str], subscription: str | None, topic: str | None) -> str:
+    """``events`` by default when a Pub/Sub subscription is configured, else ``polling``."""
+    raw = env.get("MEET_INGESTION", "").strip().lower()
+    mode = raw or ("events" if subscription else "polling")
+    if mode not in INGESTION_MODES:
+        raise SettingsError(f"MEET_INGESTION: expected events or polling, got {raw!r}")
+    if mode == "events" and not (subscription and topic):
+        missing = "MEET_EVENTS_SUBSCRIPTION" if not subscription else "MEET_EVENTS_TOPIC"
+        raise SettingsError(f"{missing}: required when MEET_INGESTION=events")
+    return mode
+
+
 EMULATOR_SERVICE_ACCOUNT = "emulator-service-account.json"
 
 # Services started for MEET_HOME (the demo's embedded emulator and S3) are recorded here
@@ -149,11 +179,19 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: int = 30
+    # Event-driven ingestion (docs/pipeline.md): Workspace Events through Pub/Sub.
+    ingestion: str = "polling"
+    events_topic: str | None = None
+    events_subscription: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def events_mode(self) -> bool:
+        return self.ingestion == "events"
 
     @property
     def organizer_domain(self) -> str:
@@ -175,6 +213,10 @@ class Settings:
             raise SettingsError(f"MEET_S3_BUCKET: not a valid S3 bucket name: {bucket!r}")
         prefix = env.get("MEET_S3_PREFIX", "").strip().strip("/")
         calendar_id = env.get("MEET_GOOGLE_CALENDAR_ID", "").strip() or "primary"
+        topic = _pubsub_name(env, "MEET_EVENTS_TOPIC", _TOPIC, "projects/PROJECT/topics/TOPIC")
+        subscription = _pubsub_name(
+            env, "MEET_EVENTS_SUBSCRIPTION", _SUBSCRIPTION, "projects/PROJECT/subscriptions/NAME"
+        )
         return cls(
             home=home,
             database_url=_database_url(env, home),
@@ -204,6 +246,9 @@ class Settings:
             webhook_secret=_webhook_secret(env),
             webhook_max_attempts=env_int(env, "MEET_WEBHOOK_MAX_ATTEMPTS", 8, 1, 50),
             webhook_backoff_seconds=env_int(env, "MEET_WEBHOOK_BACKOFF_SECONDS", 30, 1, 24 * 3600),
+            ingestion=_ingestion(env, subscription, topic),
+            events_topic=topic,
+            events_subscription=subscription,
         )
 
 

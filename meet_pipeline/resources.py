@@ -25,6 +25,7 @@ from meet_core.db import make_engine, make_session_factory
 from meet_core.google import GoogleConfig, GoogleGateway, RetryPolicy
 from meet_core.meetings_state import WindowPolicy
 from meet_core.settings import Settings
+from meet_pipeline.defs.events.resources import EventsResource
 from meet_pipeline.settings import PipelineSettings
 
 _lock = threading.Lock()
@@ -236,4 +237,9 @@ def build_resources(settings: Settings, pipeline: PipelineSettings) -> dict[str,
         ),
         "clock": ClockResource(),
         "policy": PolicyResource.from_settings(pipeline),
+        "events": EventsResource(
+            ingestion=settings.ingestion,
+            topic=settings.events_topic,
+            subscription=settings.events_subscription,
+        ),
     }

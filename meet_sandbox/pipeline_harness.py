@@ -25,6 +25,7 @@ from meet_core.google.types import parse_time
 from meet_core.settings import Settings
 from meet_pipeline.defs.archive.assets import archived_recordings, archived_transcripts
 from meet_pipeline.defs.archive.sensors import archive_sensor
+from meet_pipeline.defs.events.sensors import events_sensor
 from meet_pipeline.defs.google.assets import conference_records
 from meet_pipeline.defs.meetings.assets import attendance
 from meet_pipeline.defs.meetings.sensors import conference_sensor, provisioning_sensor
@@ -36,7 +37,9 @@ from meet_sandbox.pipeline import build_sandbox_definitions
 ORGANIZER = "organizer@example.com"
 RETENTION_DAYS = 30
 LOCK_MODE = "GOVERNANCE"  # the test bucket can be cleaned; production defaults to COMPLIANCE
-SENSORS = {s.name: s for s in (provisioning_sensor, conference_sensor, archive_sensor)}
+SENSORS = {
+    s.name: s for s in (provisioning_sensor, conference_sensor, archive_sensor, events_sensor)
+}
 ARCHIVE_ASSETS = [archived_recordings, archived_transcripts]
 HARVEST_ASSETS = [conference_records, attendance]
 

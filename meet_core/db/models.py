@@ -557,3 +557,64 @@ class WebhookOutboxEntry(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EventSubscription(Base):
+    """The Workspace Events subscription kept for one organizer (docs/pipeline.md).
+
+    ``state`` is Google's (ACTIVE, SUSPENDED) or ours: MISSING (none at Google yet, or
+    expired/deleted there, to be created again)."""
+
+    __tablename__ = "event_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organizer_email: Mapped[str] = mapped_column(String(320), unique=True)
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    google_name: Mapped[str | None] = mapped_column(String(300), unique=True)
+    state: Mapped[str] = mapped_column(String(24))
+    suspension_reason: Mapped[str | None] = mapped_column(String(100))
+    expire_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReceivedEvent(Base):
+    """One Workspace event, stored once by its CloudEvents ``ce-id`` (redeliveries and
+    duplicates find the row). ``origin`` ``backstop`` rows are what polling found that no
+    event announced: the count of lost events."""
+
+    __tablename__ = "received_events"
+    __table_args__ = (
+        Index("ix_received_events_state", "state", "received_at"),
+        Index("ix_received_events_type_received", "event_type", "received_at"),
+    )
+
+    ce_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(120))
+    origin: Mapped[str] = mapped_column(String(16), default="pubsub")
+    source: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    resource_name: Mapped[str | None] = mapped_column(String(300))
+    meeting_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    event_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16))  # pending, handled, ignored, failed
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class BackstopLook(Base):
+    """The one look polling still takes at a meeting in events mode, after its end and the
+    artifact wait (proof that no recording is owed); ``found`` counts what no event told."""
+
+    __tablename__ = "backstop_looks"
+
+    meeting_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    looked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    final: Mapped[bool] = mapped_column(Boolean)
+    found: Mapped[int] = mapped_column(Integer)

@@ -28,6 +28,8 @@ SCOPES: tuple[str, ...] = (
     # Directory users.get (domain_public view) by numeric id: users of the organizer's domain.
     "https://www.googleapis.com/auth/admin.directory.user.readonly",
 )
+# The service account acting as itself (no subject, no delegation): Pub/Sub pull and setup.
+SELF_SCOPES: tuple[str, ...] = ("https://www.googleapis.com/auth/pubsub",)
 
 
 def load_service_account(source: Settings | GoogleConfig) -> service_account.Credentials:

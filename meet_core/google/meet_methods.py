@@ -164,6 +164,38 @@ class MeetMethods(GatewayCore):
         )
         return [Recording.from_json(item) for item in items]
 
+    def get_conference_record(
+        self, record_name: str, *, subject: str | None = None
+    ) -> MeetConferenceRecord:
+        name = validate.record_name(record_name)
+        return MeetConferenceRecord.from_json(
+            self._execute(
+                "meet", self._subject(subject), lambda s: s.conferenceRecords().get(name=name)
+            )
+        )
+
+    def get_recording(self, recording_name: str, *, subject: str | None = None) -> Recording:
+        """One recording (what a ``recording.fileGenerated`` event names)."""
+        name = validate.recording_name(recording_name)
+        return Recording.from_json(
+            self._execute(
+                "meet",
+                self._subject(subject),
+                lambda s: s.conferenceRecords().recordings().get(name=name),
+            )
+        )
+
+    def get_transcript(self, transcript_name: str, *, subject: str | None = None) -> Transcript:
+        """One transcript (what a ``transcript.fileGenerated`` event names)."""
+        name = validate.transcript_name(transcript_name)
+        return Transcript.from_json(
+            self._execute(
+                "meet",
+                self._subject(subject),
+                lambda s: s.conferenceRecords().transcripts().get(name=name),
+            )
+        )
+
     def list_transcripts(self, record_name: str, *, subject: str | None = None) -> list[Transcript]:
         parent = validate.record_name(record_name)
         items = self._list_all(

@@ -16,6 +16,8 @@ import google_auth_httplib2
 import httplib2
 from googleapiclient.discovery import build
 
+from meet_core.google.auth import SELF_SCOPES
+
 # api -> (discovery name, version, path under the emulator base URL)
 APIS: dict[str, tuple[str, str, str]] = {
     "calendar": ("calendar", "v3", "/calendar/v3/"),
@@ -24,7 +26,11 @@ APIS: dict[str, tuple[str, str, str]] = {
     # Both keep Google's own paths (/v1/people/…, /admin/directory/v1/…) under the base URL.
     "people": ("people", "v1", "/"),
     "directory": ("admin", "directory_v1", "/"),
+    "workspaceevents": ("workspaceevents", "v1", "/"),
+    "pubsub": ("pubsub", "v1", "/"),
 }
+# The "subject" under which the service account calls as itself (Pub/Sub): no delegation.
+SELF = "@service-account"
 
 
 class CallCounter:
@@ -79,8 +85,12 @@ class ClientPool:
             if creds is None:
                 # Domain-wide delegation: act as the organizer. Other credential kinds
                 # (e.g. user credentials in a test) have no subject and are used as they are.
-                with_subject = getattr(self._base, "with_subject", None)
-                creds = with_subject(subject) if with_subject else self._base
+                if subject == SELF:
+                    with_scopes = getattr(self._base, "with_scopes", None)
+                    creds = with_scopes(list(SELF_SCOPES)) if with_scopes else self._base
+                else:
+                    with_subject = getattr(self._base, "with_subject", None)
+                    creds = with_subject(subject) if with_subject else self._base
                 self._by_subject[subject] = creds
             return creds
 

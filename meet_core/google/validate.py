@@ -200,3 +200,34 @@ def non_negative(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{what} must be a non-negative integer, got {value!r}")
     return value
+
+
+_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_WS_SUBSCRIPTION = re.compile(r"subscriptions/[A-Za-z0-9_-]{1,256}")
+_PROJECT = r"projects/[a-z][a-z0-9-]{4,28}[a-z0-9]"
+_PUBSUB_ID = r"(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{2,254}"
+_TOPIC = re.compile(_PROJECT + "/topics/" + _PUBSUB_ID)
+_PUBSUB_SUBSCRIPTION = re.compile(_PROJECT + "/subscriptions/" + _PUBSUB_ID)
+_RECORDING = re.compile(r"conferenceRecords/[A-Za-z0-9_-]+/recordings/[A-Za-z0-9_-]+")
+
+
+def user_id(value: object) -> str:
+    return _match(_USER_ID, value, "user id", "1234567890")
+
+
+def subscription_name(value: object) -> str:
+    return _match(_WS_SUBSCRIPTION, value, "subscription name", "subscriptions/abc")
+
+
+def topic_name(value: object) -> str:
+    return _match(_TOPIC, value, "topic", "projects/my-project/topics/meet-events")
+
+
+def pubsub_subscription(value: object) -> str:
+    return _match(
+        _PUBSUB_SUBSCRIPTION, value, "Pub/Sub subscription", "projects/my-project/subscriptions/s"
+    )
+
+
+def recording_name(value: object) -> str:
+    return _match(_RECORDING, value, "recording name", "conferenceRecords/abc/recordings/def")

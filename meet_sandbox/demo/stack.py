@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,64 @@ def start_stack(base_env: dict[str, str] | None = None, *, home: Path | None = N
         if not settings.s3_endpoint_url and not env.get("AWS_ACCESS_KEY_ID"):
             _start_s3(stack, settings)
         _prepare_bucket(stack)
+        _prepare_events(stack)
         _record_endpoints(stack, settings)
     except BaseException:
         stack.close()
         raise
     return stack
+
+
+# The demo runs in events mode (Workspace Events through the emulator's Pub/Sub) unless the
+# environment chooses: MEET_INGESTION=polling, or its own topic and subscription.
+DEMO_EVENTS = {
+    "MEET_EVENTS_TOPIC": "projects/meet-archive-demo/topics/meet-events",
+    "MEET_EVENTS_SUBSCRIPTION": "projects/meet-archive-demo/subscriptions/meet-pipeline",
+}
+
+
+def _prepare_events(stack: Stack) -> None:
+    """Against the embedded emulator: events mode by default, its topic and subscription set
+    up (``meet-archive events setup``) and the organizer's Workspace subscription made."""
+    if stack.env.get("MEET_INGESTION", "").strip().lower() == "polling":
+        return
+    if not any(s.startswith("Google Workspace emulator") for s in stack.started):
+        return  # an outside Google: its events configuration is the operator's
+    for name, value in DEMO_EVENTS.items():
+        stack.env.setdefault(name, value)
+    from meet_core.db import make_engine, make_session_factory
+    from meet_core.db.migrate import upgrade
+    from meet_core.events.setup import setup
+    from meet_core.events.subscriptions import keep_subscriptions
+    from meet_core.google import GoogleGateway
+
+    settings = stack.settings
+    assert settings.events_topic and settings.events_subscription
+    gateway = GoogleGateway.from_settings(settings)
+    setup(gateway, topic=settings.events_topic, subscription=settings.events_subscription)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        keep_subscriptions(
+            gateway,
+            make_session_factory(engine),
+            topic=settings.events_topic,
+            default_subject=settings.google_subject,
+            now=_emulator_now(stack.emulator_url),
+        )
+    finally:
+        engine.dispose()
+
+
+def _emulator_now(base_url: str) -> datetime:
+    import json
+    import urllib.request
+
+    from meet_core.google.types import parse_time
+
+    with urllib.request.urlopen(base_url + "/_emulator/clock", timeout=10) as answer:  # noqa: S310
+        moment = parse_time(json.loads(answer.read())["now"])
+    return moment or datetime.now(UTC)
 
 
 def _start_emulator(stack: Stack, settings: Settings) -> None:

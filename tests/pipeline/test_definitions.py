@@ -50,6 +50,8 @@ def test_assets_carry_groups_kinds_owners_pools_and_descriptions() -> None:
         "compliance_attestation",
         "compliance_report",
         "audit_digest",
+        "workspace_events",
+        "event_subscriptions",
     }
     # The database kind names the configured engine (the same code runs on both).
     db = database_kind(Settings.from_env().database_url)
@@ -59,9 +61,11 @@ def test_assets_carry_groups_kinds_owners_pools_and_descriptions() -> None:
     assert specs["archived_transcripts"].kinds == {"google", "s3", db}
     for spec in specs.values():
         assert spec.owners == OWNERS and spec.description
-        # Everything is partitioned by day but the digest, which covers the chain's new segment.
-        assert (spec.partitions_def is None) == (spec.key.to_user_string() == "audit_digest")
-        assert spec.group_name in ("meetings", "archive", "compliance")
+        # Everything is partitioned by day but the digest, which covers the chain's new segment,
+        # and the events area's state (subscriptions, events received), which is not by day.
+        unpartitioned = ("audit_digest", "workspace_events", "event_subscriptions")
+        assert (spec.partitions_def is None) == (spec.key.to_user_string() in unpartitioned)
+        assert spec.group_name in ("meetings", "archive", "compliance", "events")
     pools = {key.to_user_string(): graph.get(key).pools for key in graph.get_all_asset_keys()}
     assert pools["archived_recordings"] == {S3_POOL} and pools["conference_records"] == {
         GOOGLE_POOL

@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from meet_core.days import day_bounds
 from meet_core.db.models import Meeting, MeetingStatus
+from meet_core.events.backstop import record_unannounced, unannounced
 from meet_core.harvest.apply import apply_snapshot
 from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
+from meet_pipeline.defs.events.resources import EventsResource
 from meet_pipeline.partitions import DAILY
 from meet_pipeline.policy import DATABASE_KIND, GOOGLE_POOL
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
@@ -37,6 +39,7 @@ def conference_records(
     google: GoogleResource,
     clock: ClockResource,
     policy: PolicyResource,
+    events: EventsResource,
 ) -> dg.MaterializeResult:
     started = time.monotonic()
     sessions, gateway = database.sessions(), google.gateway()
@@ -60,13 +63,17 @@ def conference_records(
         ]
     totals = {"records": 0, "participants": 0, "sessions": 0, "artifacts_changed": 0}
     transitions: list[str] = []
+    unannounced_found = 0
     for target in targets:
         # Google errors fail the step: retried. Identities are cached per person.
         snapshot = fetch_snapshot(gateway, target, identities=identities)
         with sessions.begin() as session:
+            # Events mode: this sweep is a backstop; what no event announced is counted.
+            found = unannounced(session, snapshot) if events.enabled else []
             outcome = apply_snapshot(
                 session, snapshot, now=clock.now(), policy=window, actor="asset:conference_records"
             )
+            unannounced_found += record_unannounced(session, target.id, found, now=clock.now())
         for name in totals:
             totals[name] += getattr(outcome, name)
         if outcome.transition:
@@ -81,6 +88,7 @@ def conference_records(
             "manifest_rows_changed": totals["artifacts_changed"],
             "transitions": dg.MetadataValue.md("\n".join(f"- {t}" for t in transitions) or "none"),
             "google_calls": gateway.calls.total - calls_before,
+            "unannounced_by_events": unannounced_found,
             "duration_seconds": round(time.monotonic() - started, 3),
         }
     )

@@ -1,7 +1,9 @@
 """Sensors that keep meetings in step with Google.
 
 * ``provisioning_sensor``: retries ``pending`` meetings through the API's provisioning.
-* ``conference_sensor``: for meetings around their window only, reads conference records,
+* ``conference_sensor``: in events mode (``MEET_INGESTION=events``) only the backstop's
+  one look per meeting after its end plus the artifact wait (see ``backstop_tick``); in
+  polling mode, for meetings around their window only, reads conference records,
   participants, recordings and transcripts, moves meeting states and records attendance.
   A tick looks at no more than ``meetings_per_tick`` meetings and stops early when its
   time budget is spent; a small JSON cursor remembers where the round robin is, and when
@@ -26,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from meet_core.db.models import Meeting
+from meet_core.events.backstop import due_meetings, look, settle_statuses
+from meet_core.events.health import without_active_subscription
 from meet_core.google import GoogleError
 from meet_core.harvest.apply import apply_snapshot, complete_record_names
 from meet_core.harvest.attendance import update_attendance
@@ -33,6 +37,7 @@ from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_core.harvest.watchlist import next_batch, resting, watch_list
 from meet_core.provisioning import ProvisionResult, retry_pending
+from meet_pipeline.defs.events.resources import EventsResource
 from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
@@ -104,12 +109,41 @@ def conference_sensor(
     google: GoogleResource,
     clock: ClockResource,
     policy: PolicyResource,
+    events: EventsResource,
 ) -> dg.SensorResult:
+    cursor = read_cursor(context.cursor)
+    if not events.enabled:
+        state, summary = poll(context, database, google, clock, policy, cursor)
+        return dg.SensorResult(skip_reason=summary, cursor=json.dumps(state, sort_keys=True))
+    state, summary = backstop_tick(context, database, google, clock, policy)
+    # Organizers whose subscription is not ACTIVE (suspended, failing) send no events: their
+    # meetings are polled as before until it is back, so a suspension delays nothing.
+    previous = cursor.get("fallback")
+    fallback, fallback_summary = poll(
+        context, database, google, clock, policy,
+        previous if isinstance(previous, dict) else {}, uncovered_only=True,
+    )
+    state["fallback"] = fallback
+    if fallback["watched"]:
+        summary += f"; polling for organizers without an active subscription: {fallback_summary}"
+    return dg.SensorResult(skip_reason=summary, cursor=json.dumps(state, sort_keys=True))
+
+
+def poll(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    google: GoogleResource,
+    clock: ClockResource,
+    policy: PolicyResource,
+    cursor: dict[str, object],
+    *,
+    uncovered_only: bool = False,
+) -> tuple[dict[str, object], str]:
+    """Polling mode's tick (and events mode's fallback for uncovered organizers)."""
     started = time.monotonic()
     sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
     identities = IdentityResolver(sessions, gateway, now=clock.now)
     calls_before = gateway.calls.total
-    cursor = read_cursor(context.cursor)
     now = tick_time = clock.now()
     with sessions() as session:
         watched = watch_list(
@@ -118,6 +152,8 @@ def conference_sensor(
             policy=window,
             sensor_interval=timedelta(seconds=SENSOR_INTERVAL_SECONDS),
         )
+        if uncovered_only:
+            watched = without_active_subscription(session, watched)
     rest = resting(watched, read_looks(cursor.get("resting")), now=now)
     last_seen = cursor.get("after")
     after = last_seen if isinstance(last_seen, str) else None
@@ -154,21 +190,64 @@ def conference_sensor(
             rest[meeting_id] = tick_time
         if outcome.transition:
             transitions.append(f"{meeting_id} {outcome.transition[0]}→{outcome.transition[1]}")
-    new_cursor = json.dumps(
-        {
-            "after": last,
-            "watched": len(watched.ids),
-            "resting": {i: int(at.timestamp()) for i, at in sorted(rest.items())},
-            "looked": looked,
-            "errors": errors,
-            "google_calls": gateway.calls.total - calls_before,
-        },
-        sort_keys=True,
-    )
+    new_cursor: dict[str, object] = {
+        "after": last,
+        "watched": len(watched.ids),
+        "resting": {i: int(at.timestamp()) for i, at in sorted(rest.items())},
+        "looked": looked,
+        "errors": errors,
+        "google_calls": gateway.calls.total - calls_before,
+    }
     summary = (
         f"{looked}/{len(watched.ids)} watched meetings looked at ({len(rest)} resting), "
         f"{len(transitions)} transitions, {errors} errors"
     )
     if transitions:
         context.log.info("%s: %s", summary, "; ".join(transitions))
-    return dg.SensorResult(skip_reason=summary, cursor=new_cursor)
+    return new_cursor, summary
+
+
+def backstop_tick(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    google: GoogleResource,
+    clock: ClockResource,
+    policy: PolicyResource,
+) -> tuple[dict[str, object], str]:
+    """Events mode: only the one look per meeting after its end plus the artifact wait
+    (meet_core.events.backstop); what it finds that no event announced is counted."""
+    started = time.monotonic()
+    sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
+    calls_before = gateway.calls.total
+    settled = settle_statuses(sessions, now=clock.now(), policy=window)
+    with sessions() as session:
+        due = due_meetings(session, now=clock.now(), policy=window, limit=policy.meetings_per_tick)
+    looked = found = errors = 0
+    for meeting_id in due:
+        if time.monotonic() - started > TICK_BUDGET_SECONDS:
+            break
+        try:
+            added = look(gateway, sessions, meeting_id, now=clock.now, policy=window)
+        except GoogleError as exc:
+            errors += 1
+            context.log.warning("meeting %s: Google: %s", meeting_id, exc)
+            continue
+        looked += 1
+        found += added or 0
+        if added:
+            context.log.warning("meeting %s: backstop found %d unannounced", meeting_id, added)
+    state: dict[str, object] = {
+        "mode": "events",
+        "settled": settled,
+        "due": len(due),
+        "looked": looked,
+        "unannounced": found,
+        "errors": errors,
+        "google_calls": gateway.calls.total - calls_before,
+    }
+    summary = (
+        f"events mode backstop: {settled} meetings finished, "
+        f"{looked}/{len(due)} due meetings looked at, "
+        f"{found} finds no event announced, {errors} errors"
+    )
+    return state, summary

@@ -1,0 +1,141 @@
+"""Freshness: from a recording's FILE_GENERATED to its archived-and-verified manifest row,
+with many meetings in progress, events mode against polling in the same run.
+
+    .venv/bin/python bench/events_freshness.py                    # 1,000 meetings (long)
+    .venv/bin/python bench/events_freshness.py --meetings 200
+
+Google is the project's emulator (its own process, real HTTP), S3 the embedded moto
+server, the database a throw-away PostgreSQL one per mode; the pipeline is driven in
+process with meet_sandbox/pipeline_harness.py, one emulated minute per round, as the
+daemon ticks every 60 s (provisioning, events_sensor in events mode, conference_sensor,
+archive_sensor + the runs it asks for). ``--meetings`` meetings are in progress at once
+(each its own space, the organizer joined, auto recording on, small recordings); they all
+end together, and each recording becomes FILE_GENERATED ``--ready-delay`` seconds later
+(emulated). Per recording: ``archived_at`` (the archive's clock, the emulator's) minus the
+emulator's ``ready_at``. Prints p50/p99/max per mode and a JSON summary last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import tempfile
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import common  # noqa: F401 - the repository root on sys.path
+import pg_seed
+from api_load import Emulator
+from google_quota import EVENTS_ENV, add_active, events_setup, harness_for
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def run_mode(h: Any, args: argparse.Namespace, events: bool) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from meet_core.db.models import ArchiveManifestEntry, Meeting
+    from meet_sandbox.pipeline_harness import ORGANIZER
+
+    if events:
+        events_setup(h)
+    ids = add_active(h, args.meetings)  # organizer joined: conferences running, recording
+    with h.sessions() as session:
+        spaces = dict(session.execute(select(Meeting.id, Meeting.space_name).where(Meeting.id.in_(ids))).all())
+    h.advance(args.duration)
+    for space in spaces.values():
+        h.people.leave(space, ORGANIZER)
+    rounds = 0
+    while rounds < args.max_minutes:
+        rounds += 1
+        h.advance(1)
+        h.tick("provisioning_sensor")
+        if events:
+            h.tick("events_sensor")
+        h.tick("conference_sensor")
+        h.archive_ready(raise_on_error=False)
+        with h.sessions() as session:
+            rows = session.scalars(
+                select(ArchiveManifestEntry).where(
+                    ArchiveManifestEntry.meeting_id.in_(ids), ArchiveManifestEntry.kind == "recording"
+                )
+            ).all()
+        done = [r for r in rows if r.state == "archived"]
+        if len(done) >= len(ids):
+            break
+    state = h.people.state()
+    ready = {name: item["ready_at"] for name, item in state["recordings"].items() if item.get("ready_at")}
+    lags = []
+    for row in done:
+        if row.artifact_name in ready and row.archived_at is not None:
+            generated = datetime.fromtimestamp(ready[row.artifact_name], UTC)
+            lags.append((row.archived_at - generated).total_seconds())
+    result = {
+        "mode": "events" if events else "polling",
+        "meetings": len(ids),
+        "archived": len(done),
+        "emulated_minutes": rounds,
+        "p50_seconds": round(percentile(lags, 0.5), 1) if lags else None,
+        "p99_seconds": round(percentile(lags, 0.99), 1) if lags else None,
+        "max_seconds": round(max(lags), 1) if lags else None,
+        "mean_seconds": round(statistics.mean(lags), 1) if lags else None,
+    }
+    print(
+        f"{result['mode']:<8} {result['archived']}/{result['meetings']} archived in {rounds} emulated minutes; "
+        f"FILE_GENERATED → archived p50 {result['p50_seconds']} s, p99 {result['p99_seconds']} s, "
+        f"max {result['max_seconds']} s",
+        flush=True,
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--meetings", type=int, default=1000)
+    parser.add_argument("--duration", type=int, default=20, help="emulated minutes the meetings run")
+    parser.add_argument("--ready-delay", type=float, default=60.0, help="emulated s, end → FILE_GENERATED")
+    parser.add_argument("--max-minutes", type=int, default=180)
+    parser.add_argument("--mode", choices=("both", "polling", "events"), default="both")
+    parser.add_argument("--admin-url", default=pg_seed.ADMIN_URL)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.INFO)
+    import dagster as dg
+
+    from meet_sandbox.emulator import SandboxClient
+    from meet_sandbox.s3.embedded import EmbeddedS3
+
+    summary: dict[str, Any] = {"events_env": EVENTS_ENV}
+    with tempfile.TemporaryDirectory(prefix="meet-fresh-") as tmp, EmbeddedS3() as s3:
+        folder = Path(tmp)
+        emulator = Emulator(folder)
+        try:
+            sandbox = SandboxClient(emulator.base_url)
+            modes = ["polling", "events"] if args.mode == "both" else [args.mode]
+            for mode in modes:
+                sandbox.reset()
+                sandbox.settings(
+                    recording_ready_delay_seconds=args.ready_delay,
+                    transcript_ready_delay_seconds=args.ready_delay,
+                )
+                with pg_seed.temp_database(args.admin_url) as url, dg.DagsterInstance.ephemeral() as instance:
+                    h = harness_for(url, emulator, folder, instance, s3, events=mode == "events")
+                    try:
+                        summary[mode] = run_mode(h, args, mode == "events")
+                    finally:
+                        h.close()
+        finally:
+            emulator.stop()
+    summary["generated_at"] = (datetime.now(UTC) - timedelta(0)).isoformat()
+    print(json.dumps(summary, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Event-driven ingestion: Workspace Events delivered through Pub/Sub (docs/pipeline.md)."""
