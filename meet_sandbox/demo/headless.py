@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from meet_sandbox.demo.stack import Stack, start_stack
+from meet_sandbox.pipeline_harness import record_asset_events
 
 # Compressed time: short windows so that the day plays in about two emulated hours.
 DEMO_PIPELINE_ENV = {
@@ -94,6 +95,7 @@ class InProcessPipeline:
             result = sensor(context)
             if isinstance(result, dg.SensorResult):
                 self.cursors[sensor.name] = result.cursor
+                record_asset_events(self.instance, result)
                 requests = list(result.run_requests or [])
             else:
                 requests = [r for r in (result or []) if isinstance(r, dg.RunRequest)]

@@ -17,18 +17,26 @@ tick does the work, bounded: at most ``meetings_per_tick`` meetings and
 ``TICK_BUDGET_SECONDS`` of wall time, leaving a margin under Dagster's 60 s tick timeout;
 what is left waits for the next tick (the cursor's round robin). The daily ``harvest_day``
 run is the sweep for anything a tick missed.
+
+What a tick changed is still shown as Dagster's: ``conference_sensor`` returns an
+``AssetMaterialization`` of ``conference_records`` and of ``attendance`` for each day
+(partition) whose data the tick changed, with the tick's counts as metadata. The daemon
+records them as runless materializations, so the lineage shows the day materialized
+without a run per tick (docs/pipeline.md, "Sensors and the lineage").
 """
 
 import json
 import time
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from meet_core.days import day_of
 from meet_core.db.models import Meeting
 from meet_core.google import GoogleError
-from meet_core.harvest.apply import apply_snapshot, complete_record_names
-from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.apply import HarvestOutcome, apply_snapshot, complete_record_names
+from meet_core.harvest.attendance import AttendanceSummary, update_attendance
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_core.harvest.watchlist import next_batch, resting, watch_list
 from meet_core.provisioning import ProvisionResult, retry_pending
@@ -47,6 +55,47 @@ def read_cursor(raw: str | None) -> dict[str, object]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+class DayChanges:
+    """What one tick changed in one day's data: the metadata of its materializations."""
+
+    def __init__(self) -> None:
+        self.harvest: Counter[str] = Counter()
+        self.attendance: Counter[str] = Counter()
+
+    def add(self, outcome: HarvestOutcome, attendance: AttendanceSummary) -> None:
+        changed = bool(outcome.transition or outcome.artifacts_changed or attendance.changed)
+        self.harvest.update(
+            meetings_looked_at=1,
+            meetings_changed=int(changed),
+            conference_records=outcome.records,
+            participants=outcome.participants,
+            participant_sessions=outcome.sessions,
+            manifest_rows_changed=outcome.artifacts_changed,
+            transitions=int(outcome.transition is not None),
+        )
+        self.attendance.update(
+            meetings=1,
+            invited=attendance.invited,
+            invited_attended=attendance.attended,
+            attended_seconds=attendance.attended_seconds,
+            participants_changed=attendance.changed,
+        )
+
+    def events(self, day: str) -> list[dg.AssetMaterialization]:
+        """Nothing when the tick changed nothing of the day (a look that found no news)."""
+        if not self.harvest["meetings_changed"]:
+            return []
+        tag = {"source": "conference_sensor"}
+        return [
+            dg.AssetMaterialization(
+                "conference_records", partition=day, metadata={**self.harvest}, tags=tag
+            ),
+            dg.AssetMaterialization(
+                "attendance", partition=day, metadata={**self.attendance}, tags=tag
+            ),
+        ]
 
 
 def read_looks(raw: object) -> dict[str, datetime]:
@@ -121,6 +170,7 @@ def conference_sensor(
     after = last_seen if isinstance(last_seen, str) else None
     batch = next_batch(set(watched.ids - rest.keys()), after=after, limit=policy.meetings_per_tick)
     looked, transitions, errors = 0, [], 0
+    days: defaultdict[str, DayChanges] = defaultdict(DayChanges)
     last = after
     for meeting_id in batch:
         if time.monotonic() - started > TICK_BUDGET_SECONDS:
@@ -131,6 +181,7 @@ def conference_sensor(
             if meeting is None or not meeting.space_name:
                 continue
             target = MeetingTarget.of(meeting)
+            day = day_of(meeting.start_time)
             complete = complete_record_names(session, meeting_id)
         try:
             snapshot = fetch_snapshot(gateway, target, complete_records=complete)
@@ -144,7 +195,8 @@ def conference_sensor(
                 session, snapshot, now=now, policy=window, actor="sensor:conference_sensor"
             )
         with sessions.begin() as session:
-            update_attendance(session, meeting_id, now=now)
+            attendance = update_attendance(session, meeting_id, now=now)
+        days[day].add(outcome, attendance)
         looked += 1
         if meeting_id in watched.backed_off:
             rest[meeting_id] = tick_time
@@ -167,4 +219,5 @@ def conference_sensor(
     )
     if transitions:
         context.log.info("%s: %s", summary, "; ".join(transitions))
-    return dg.SensorResult(skip_reason=summary, cursor=new_cursor)
+    events = [event for day, changes in sorted(days.items()) for event in changes.events(day)]
+    return dg.SensorResult(skip_reason=summary, cursor=new_cursor, asset_events=events)
