@@ -152,6 +152,9 @@ def ledger_day(session: Session, day: str, *, status: str | None = None) -> list
             "reasons": [r for r in e.violation_reasons.split(",") if r],
             "recordings": f"{e.recordings_archived}/{e.recordings_found}",
             "transcripts": f"{e.transcripts_archived}/{e.transcripts_found}",
+            "invited_count": e.invited_count,
+            "joined_count": e.joined_count,
+            "invited_joined_count": e.invited_joined_count,
             "attendees": people.get(e.meeting_id, []),
         }
         for e in entries

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dagster as dg
-
 from sqlalchemy import select
 
 from meet_core.db.models import (
