@@ -19,7 +19,6 @@ from meet_core.db.models import ArchiveManifestEntry, ManifestState, Meeting, Me
 
 LOCATION = "meet-archive"  # meet_sandbox/workspace.yaml
 REPOSITORY = "__repository__"  # the name Dagster gives a code location's Definitions
-ACTIVE_RUNS = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED"]
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 UNSETTLED = (MeetingStatus.PENDING, MeetingStatus.SCHEDULED, MeetingStatus.IN_PROGRESS)
 
@@ -45,10 +44,6 @@ mutation Launch($params: ExecutionParams!) {
   }
 }"""
 STATUS = "query Status($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
-ACTIVE = """
-query Active($statuses: [RunStatus!]) {
-  runsOrError(filter: {statuses: $statuses}) { ... on Runs { results { runId } } }
-}"""
 LATEST_METADATA = """
 query Latest($key: AssetKeyInput!, $partition: String!) {
   assetNodeOrError(assetKey: $key) {
@@ -84,17 +79,14 @@ class DaemonPipeline:
         self.runs["succeeded" if status == "SUCCESS" else "failed"] += 1
         return bool(status == "SUCCESS")
 
-    def active_runs(self) -> int:
-        found = graphql(self.ui_url, ACTIVE, {"statuses": ACTIVE_RUNS})["runsOrError"]
-        return len(found.get("results", []))
-
     def settle(self, sessions: sessionmaker[Session], meeting_ids: list[str], interval: float) -> bool:
         """Until the sensors have nothing left to do for these meetings: none is still pending
-        or under way, every artifact found is archived, no run is queued or running, and so
-        for two looks an ``interval`` apart. False if the timeout came first."""
+        or under way and every artifact found is archived, for two looks an ``interval``
+        apart. Runs still queued then have nothing left to do (the compliance runs do not
+        wait for them: their steps are in no pool). False if the timeout came first."""
         deadline, quiet = time.monotonic() + self.timeout, 0
         while time.monotonic() < deadline:
-            quiet = quiet + 1 if self.active_runs() == 0 and not _work_left(sessions, meeting_ids) else 0
+            quiet = quiet + 1 if not _work_left(sessions, meeting_ids) else 0
             if quiet == 2:
                 return True
             time.sleep(interval)

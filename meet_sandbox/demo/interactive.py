@@ -100,7 +100,7 @@ def _run(stack: Stack, api_port: int, ui_port: int) -> int:
                                 say=_say)
             scenario.play()
         pipeline = DaemonPipeline(ui_url)
-        _say("Scenario played; waiting for the sensors' last runs (archiving) to end")
+        _say("Scenario played; waiting until the sensors have settled every meeting and archived every file")
         if not pipeline.settle(sessions, [m["id"] for m in scenario.meetings.values()], interval):
             _say("  the pipeline is still busy; judging the day as it stands")
         # The compliance schedules follow the wall clock; the demo's day has played on the

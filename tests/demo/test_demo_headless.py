@@ -36,7 +36,10 @@ def run_demo(env: dict[str, str]) -> dict[str, object]:
         env={**clean, **env}, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    # A violation is a finding, not a crash: no failed run, no stack trace on the console.
+    assert "Traceback" not in result.stderr and "DagsterAssetCheckFailedError" not in result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["runs"]["failed"] == 0, summary["runs"]
     return {key: summary[key] for key in EXPECTED}
 
 
