@@ -121,10 +121,12 @@ def where_to_look(summary: dict[str, Any], ui_url: str, api_url: str, pipeline: 
     """The demo's last lines: what to open now."""
     lines = ["Open:"]
     for day in summary.get("days", []):
-        lines.append(f"  the day's compliance ledger and its checks: {ui_url}/assets/compliance_ledger?partition={day}")
+        lines.append(f"  the ledger of {day}:  {ui_url}/assets/compliance_ledger?view=partitions&partition={day}")
+        lines.append(f"  its checks:          {ui_url}/assets/compliance_ledger?view=checks")
         url = pipeline.report_url(day)
-        lines.append(f"  the day's report:  {url or f'meet-archive report --day {day} --open'}")
-    lines.append(f"  the lineage:       {ui_url}/asset-groups")
-    lines.append(f"  the runs:          {ui_url}/runs")
-    lines.append(f"  the API docs:      {api_url}/schema")
+        lines.append(f"  its report:          {url or f'meet-archive report --day {day} --open'}")
+        lines.append(f"  its ledger, in a shell: meet-archive ledger show --day {day}")
+    lines.append(f"  the lineage:         {ui_url}/asset-groups")
+    lines.append(f"  the runs:            {ui_url}/runs")
+    lines.append(f"  the API docs:        {api_url}/schema")
     return lines

@@ -165,7 +165,8 @@ def test_the_console_ends_with_the_headless_summary_and_what_to_open(demo: Demo)
     assert summary["runs"]["failed"] == 0, "a violation is a finding, not a failed run"
     tail = demo.lines[demo.lines.index(next(line for line in demo.lines if line.startswith("{"))):]
     day = day_of(demo)
-    assert any(f"{demo.ui_url}/assets/compliance_ledger?partition={day}" in line for line in tail)
+    assert any(f"{demo.ui_url}/assets/compliance_ledger?view=partitions&partition={day}" in line for line in tail)
+    assert any(f"{demo.ui_url}/assets/compliance_ledger?view=checks" in line for line in tail)
     assert any("report:" in line and ("http" in line or f"--day {day}" in line) for line in tail)
     assert any(line.rstrip().endswith("/schema") for line in tail)
     # No heading with nothing under it: a line ending in ':' is followed by an indented one.
@@ -245,11 +246,13 @@ def test_the_ledgers_page_loads_in_headless_chromium(demo: Demo, tmp_path: Path)
     page = subprocess.run(  # noqa: S603 - a local browser on the demo's loopback webserver
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path}",
-         "--virtual-time-budget=20000", "--dump-dom", f"{demo.ui_url}/assets/compliance_ledger"],
+         "--virtual-time-budget=20000", "--dump-dom", f"{demo.ui_url}/assets/compliance_ledger?view=checks"],
         capture_output=True, text=True, timeout=180, check=True,
     ).stdout
-    # The single-page app rendered the asset (not only its empty shell).
-    assert "compliance_ledger" in page and "held_meetings_recorded" in page, page[-2000:]
+    # The single-page app rendered the asset's checks (not only its empty shell): the failed
+    # check's latest execution names the demo's day.
+    assert "held_meetings_recorded" in page and "manifest_objects_in_s3" in page, page[-2000:]
+    assert day_of(demo) in page and "Failed" in page
 
 
 def test_sigterm_ends_every_process(demo: Demo) -> None:
