@@ -19,7 +19,6 @@ import httpx
 
 from meet_sandbox.children import ended_by_signals
 from meet_sandbox.demo.stack import Stack, start_stack
-from meet_sandbox.pipeline_harness import record_asset_events
 
 # Compressed time: short windows so that the day plays in about two emulated hours.
 DEMO_PIPELINE_ENV = {
@@ -96,7 +95,8 @@ class InProcessPipeline:
             result = sensor(context)
             if isinstance(result, dg.SensorResult):
                 self.cursors[sensor.name] = result.cursor
-                record_asset_events(self.instance, result)
+                for event in result.asset_events or []:  # as the daemon stores them
+                    self.instance.report_runless_asset_event(event)
                 requests = list(result.run_requests or [])
             else:
                 requests = [r for r in (result or []) if isinstance(r, dg.RunRequest)]
