@@ -43,6 +43,10 @@ mutation Launch($params: ExecutionParams!) {
     ... on Error { message }
   }
 }"""
+FAILURE = """
+query Failure($id: ID!) {
+  logsForRun(runId: $id) { ... on EventConnection { events { __typename ... on MessageEvent { message } } } }
+}"""
 STATUS = "query Status($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
 LATEST_METADATA = """
 query Latest($key: AssetKeyInput!, $partition: String!) {
@@ -59,11 +63,30 @@ query Latest($key: AssetKeyInput!, $partition: String!) {
 class DaemonPipeline:
     """Runs jobs through the webserver (the daemon launches them) and waits for them."""
 
-    def __init__(self, ui_url: str, *, poll_seconds: float = 2.0, timeout: float = 900) -> None:
-        self.ui_url, self.poll_seconds, self.timeout = ui_url, poll_seconds, timeout
+    def __init__(self, ui_url: str, *, say: Callable[[str], None] = print, poll_seconds: float = 2.0,
+                 timeout: float = 900) -> None:
+        self.ui_url, self.say, self.poll_seconds, self.timeout = ui_url, say, poll_seconds, timeout
         self.runs = {"succeeded": 0, "failed": 0}
 
     def run_job(self, name: str, partition: str | None = None) -> bool:
+        """One run of ``name``; a run that failed is said why and launched once more (the
+        compliance jobs are idempotent; on a loaded machine a run worker can fail to start)."""
+        for _attempt in (1, 2):
+            run_id, status = self._run_once(name, partition)
+            if status == "SUCCESS":
+                break
+            self.say(f"  {name} {partition or ''}: run {run_id} ended {status}: {self.failure(run_id)}")
+        self.runs["succeeded" if status == "SUCCESS" else "failed"] += 1
+        return bool(status == "SUCCESS")
+
+    def failure(self, run_id: str) -> str:
+        """The first failure message of a run, in one line."""
+        found = graphql(self.ui_url, FAILURE, {"id": run_id})["logsForRun"]
+        messages = [e["message"] for e in found.get("events", []) if e.get("message")
+                    and e["__typename"] in ("RunFailureEvent", "ExecutionStepFailureEvent", "EngineEvent")]
+        return (messages[0] if messages else "no message").splitlines()[0][:300]
+
+    def _run_once(self, name: str, partition: str | None) -> tuple[str, str]:
         tags = [{"key": "dagster/partition", "value": partition}] if partition else []
         params = {
             "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": name},
@@ -76,8 +99,7 @@ class DaemonPipeline:
         run_id = launched["run"]["runId"]
         status = self._wait(lambda: graphql(self.ui_url, STATUS, {"id": run_id})["runOrError"].get("status"),
                             lambda status: status in DONE, f"run {run_id} of {name}")
-        self.runs["succeeded" if status == "SUCCESS" else "failed"] += 1
-        return bool(status == "SUCCESS")
+        return run_id, str(status)
 
     def settle(self, sessions: sessionmaker[Session], meeting_ids: list[str], interval: float) -> bool:
         """Until the sensors have nothing left to do for these meetings: none is still pending

@@ -99,7 +99,7 @@ def _run(stack: Stack, api_port: int, ui_port: int) -> int:
             scenario = Scenario(api=api, people=SandboxClient(stack.emulator_url), settle=wait_for_sensors,
                                 say=_say)
             scenario.play()
-        pipeline = DaemonPipeline(ui_url)
+        pipeline = DaemonPipeline(ui_url, say=_say)
         _say("Scenario played; waiting until the sensors have settled every meeting and archived every file")
         if not pipeline.settle(sessions, [m["id"] for m in scenario.meetings.values()], interval):
             _say("  the pipeline is still busy; judging the day as it stands")
