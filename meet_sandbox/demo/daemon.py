@@ -47,6 +47,11 @@ FAILURE = """
 query Failure($id: ID!) {
   logsForRun(runId: $id) { ... on EventConnection { events { __typename ... on MessageEvent { message } } } }
 }"""
+RETRY = """
+query Retry($parent: String!) {
+  runsOrError(filter: {tags: [{key: "dagster/parent_run_id", value: $parent}]}) { ... on Runs { results { runId } } }
+}"""
+RETRIES = 3  # dagster.yaml's run_retries (2), and one more
 STATUS = "query Status($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
 LATEST_METADATA = """
 query Latest($key: AssetKeyInput!, $partition: String!) {
@@ -71,11 +76,15 @@ class DaemonPipeline:
     def run_job(self, name: str, partition: str | None = None) -> bool:
         """One run of ``name``; a run that failed is said why and launched once more (the
         compliance jobs are idempotent; on a loaded machine a run worker can fail to start)."""
-        for _attempt in (1, 2):
-            run_id, status = self._run_once(name, partition)
+        run_id, status = self._run_once(name, partition)
+        for _retry in range(RETRIES):
             if status == "SUCCESS":
                 break
             self.say(f"  {name} {partition or ''}: run {run_id} ended {status}: {self.failure(run_id)}")
+            # The daemon retries a run that failed outside its steps (dagster.yaml run_retries);
+            # follow its retry, else launch one.
+            retry = self._retry_of(run_id)
+            run_id, status = (retry, self._wait_for(retry, name)) if retry else self._run_once(name, partition)
         self.runs["succeeded" if status == "SUCCESS" else "failed"] += 1
         return bool(status == "SUCCESS")
 
@@ -96,10 +105,23 @@ class DaemonPipeline:
         launched = graphql(self.ui_url, LAUNCH, {"params": params})["launchRun"]
         if launched["__typename"] != "LaunchRunSuccess":
             raise RuntimeError(f"launching {name} {partition or ''}: {launched.get('message', launched)}")
-        run_id = launched["run"]["runId"]
+        run_id = str(launched["run"]["runId"])
+        return run_id, self._wait_for(run_id, name)
+
+    def _wait_for(self, run_id: str, name: str) -> str:
         status = self._wait(lambda: graphql(self.ui_url, STATUS, {"id": run_id})["runOrError"].get("status"),
                             lambda status: status in DONE, f"run {run_id} of {name}")
-        return run_id, str(status)
+        return str(status)
+
+    def _retry_of(self, run_id: str, patience: float = 60) -> str | None:
+        """The daemon's retry of a failed run, if it makes one within ``patience`` seconds."""
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            found = graphql(self.ui_url, RETRY, {"parent": run_id})["runsOrError"].get("results", [])
+            if found:
+                return str(found[0]["runId"])
+            time.sleep(self.poll_seconds)
+        return None
 
     def settle(self, sessions: sessionmaker[Session], meeting_ids: list[str], interval: float) -> bool:
         """Until the sensors have nothing left to do for these meetings: none is still pending
