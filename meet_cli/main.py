@@ -333,10 +333,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     if args.headless:
         from meet_sandbox.demo.headless import main as headless
 
-        return headless()
+        return headless(keep=args.keep)
     from meet_sandbox.demo.interactive import main as interactive
 
-    return interactive(api_port=args.api_port, ui_port=args.ui_port)
+    return interactive(api_port=args.api_port, ui_port=args.ui_port, keep=args.keep)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -429,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true", help="no UI: play the scenario, print a JSON summary, exit")
     demo.add_argument("--api-port", type=int, default=8000)
     demo.add_argument("--ui-port", type=int, default=3000)
+    demo.add_argument("--keep", action="store_true",
+                      help=("carry on with the earlier demo's state under MEET_HOME (database, emulator, S3, "
+                            "Dagster); by default it is moved to MEET_HOME/previous-demo and the demo starts clean"))
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -10,7 +10,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +24,31 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# The signals that end a demo besides Ctrl-C: `kill` (SIGTERM) and a closed terminal (SIGHUP).
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def ended_by_signals(signals: Sequence[signal.Signals] = ENDING_SIGNALS) -> Iterator[None]:
+    """Inside the block, SIGTERM and SIGHUP raise SystemExit (128 + the signal number) in the
+    main thread, as Ctrl-C raises KeyboardInterrupt, so every ``with``/``finally`` stops what
+    it started. Python's default for them ends the process at once, and the children (each
+    in its own session, so a terminal's signals do not reach them) would outlive it. A second
+    signal while stopping is ignored: the stop in progress finishes."""
+
+    def leave(number: int, _frame: object) -> None:
+        for each in signals:
+            signal.signal(each, signal.SIG_IGN)
+        raise SystemExit(128 + number)
+
+    previous = {each: signal.signal(each, leave) for each in signals}
+    try:
+        yield
+    finally:
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 class ChildProcesses:

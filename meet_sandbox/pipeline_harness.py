@@ -74,6 +74,12 @@ def pipeline_environment(
     }
 
 
+def record_asset_events(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
+    """What the daemon does with a tick's asset events: store them as runless events."""
+    for event in result.asset_events or []:
+        instance.report_runless_asset_event(event)
+
+
 @dataclass
 class PipelineHarness:
     settings: Settings
@@ -116,6 +122,7 @@ class PipelineHarness:
         result = sensor(context)
         assert isinstance(result, dg.SensorResult), result
         self.cursors[name] = result.cursor
+        record_asset_events(self.instance, result)
         return result
 
     def run_requests(self, name: str) -> list[dg.RunRequest]:

@@ -1,6 +1,7 @@
 """A day's attestation: a small JSON document, written to S3 under Object Lock only when
-the day's held meetings all have archived recordings (the blocking asset check passed),
-that fixes the day's ledger by a fingerprint an auditor can recompute from the table."""
+the day's held meetings all have archived recordings (read from the day's ledger, the same
+rows the ``held_meetings_recorded`` check reads), that fixes the day's ledger by a
+fingerprint an auditor can recompute from the table."""
 
 from __future__ import annotations
 
@@ -11,7 +12,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meet_core.archive import ArchivedObject, ArchiveWriter, object_key
-from meet_core.db.models import ComplianceDailySummary, LedgerEntry
+from meet_core.db.models import ComplianceDailySummary, LedgerEntry, ViolationReason
+
+# The reasons that say a held meeting of the day has no archived recording.
+UNRECORDED = (
+    ViolationReason.HELD_WITHOUT_RECORDING,
+    ViolationReason.RECORDING_NOT_ARCHIVED_IN_TIME,
+)
+
+
+def held_unrecorded(session: Session, day: str) -> tuple[int, list[LedgerEntry]]:
+    """The day's held meetings and those of them without an archived recording (ledger rows
+    whose reasons include an UNRECORDED one), in scheduled order."""
+    held = list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.partition_date == day, LedgerEntry.held.is_(True))
+            .order_by(LedgerEntry.scheduled_start, LedgerEntry.meeting_id)
+        )
+    )
+    unrecorded = {u.value for u in UNRECORDED}
+    bad = [r for r in held if set(r.violation_reasons.split(",")) & unrecorded]
+    return len(held), bad
 
 FINGERPRINT_COLUMNS = (
     "meeting_id",

@@ -163,6 +163,9 @@ def ledger_day(session: Session, day: str, *, status: str | None = None) -> list
             "unrecorded_seconds": e.unrecorded_seconds,
             "coverage": e.coverage,
             "unrecorded_intervals": e.unrecorded_intervals or [],
+            "invited_count": e.invited_count,
+            "joined_count": e.joined_count,
+            "invited_joined_count": e.invited_joined_count,
             "attendees": people.get(e.meeting_id, []),
         }
         for e in entries

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from meet_sandbox.children import ended_by_signals
 from meet_sandbox.demo.stack import Stack, start_stack
 
 # Compressed time: short windows so that the day plays in about two emulated hours.
@@ -94,6 +95,8 @@ class InProcessPipeline:
             result = sensor(context)
             if isinstance(result, dg.SensorResult):
                 self.cursors[sensor.name] = result.cursor
+                for event in result.asset_events or []:  # as the daemon stores them
+                    self.instance.report_runless_asset_event(event)
                 requests = list(result.run_requests or [])
             else:
                 requests = [r for r in (result or []) if isinstance(r, dg.RunRequest)]
@@ -123,21 +126,25 @@ class InProcessPipeline:
         return bool(outcome.success)
 
 
-def run_headless(home: Path | None = None) -> dict[str, Any]:
-    """Play the scenario; return the summary (also printed as the last line by the CLI)."""
+def run_headless(home: Path | None = None, *, keep: bool = False) -> dict[str, Any]:
+    """Play the scenario; return the summary (also printed as the last line by the CLI).
+    The earlier demo's state under MEET_HOME is set aside first unless ``keep``."""
     for name, value in DEMO_PIPELINE_ENV.items():
         os.environ.setdefault(name, value)
-    stack = start_stack(home=home)
-    try:
-        os.environ.update(stack.env)
-        from meet_core.settings import reset_settings
+    with ended_by_signals():  # SIGTERM, SIGHUP: the embedded services stop in order
+        stack = start_stack(home=home, fresh=not keep)
+        try:
+            os.environ.update(stack.env)
+            from meet_core.settings import reset_settings
 
-        reset_settings()
-        for line in stack.started:
-            _say(f"started {line}")
-        return _play(stack)
-    finally:
-        stack.close()
+            reset_settings()
+            for line in stack.notes:
+                _say(line)
+            for line in stack.started:
+                _say(f"started {line}")
+            return _play(stack)
+        finally:
+            stack.close()
 
 
 def _play(stack: Stack) -> dict[str, Any]:
@@ -169,7 +176,7 @@ def _play(stack: Stack) -> dict[str, Any]:
     return summary
 
 
-def main(home: Path | None = None) -> int:
-    summary = run_headless(home)
+def main(home: Path | None = None, *, keep: bool = False) -> int:
+    summary = run_headless(home, keep=keep)
     print(json.dumps(summary, sort_keys=True))
     return 0

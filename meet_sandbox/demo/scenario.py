@@ -141,8 +141,11 @@ class Scenario:
         }.items():
             for email, name in who:
                 p.join(s[label], email, display_name=name)
+            self.say(f"  {label:<12} {', '.join(name for _, name in who)}")
         p.join(s["external"], kind="anonymousUser", display_name="Visitor")
+        self.say("  external     and an anonymous visitor: nobody there may record")
         p.join(s["transcript"], kind="phoneUser", display_name="+41 44 *** ** 12")
+        self.say("  transcript   and a phone dial-in")
         self.settle()
         for email, name in (carl, eve):  # the review's host is late
             p.join(s["review"], email, display_name=name)
@@ -150,16 +153,20 @@ class Scenario:
         p.stop_recording(s["restarted"])
         self.advance(2)
         p.start_recording(s["restarted"], by=org[0])
+        self.say("  restarted    recording stopped and started again")
         self.advance(3)
         p.join(s["rescheduled"], org[0], display_name=org[1])
         p.join(s["rescheduled"], ben[0], display_name=ben[1])
         p.join(s["rescheduled"], carl[0], display_name=carl[1])
+        self.say(f"  rescheduled  {org[1]}, {ben[1]}, {carl[1]} (10 minutes later)")
         p.join(s["review"], org[0], display_name=org[1])  # recording starts only now
+        self.say(f"  review       {org[1]} (the host) joins 10 minutes late; recording starts")
         self.settle()
         self.advance(15)
         self.say("People leave; Google generates the files:")
         for label in HELD:
             self._everyone_leaves(s[label])
+            self.say(f"  {label:<12} call ended for everyone")
         self.advance(30)
         self.settle()
         self.advance(30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +12,13 @@ from typing import Any
 
 from meet_core.settings import EMULATOR_SERVICE_ACCOUNT, ENDPOINTS_FILE, Settings, write_endpoints
 
+# What a demo leaves under MEET_HOME. A new demo moves it into PREVIOUS (replacing an older
+# one there) and starts clean; `--keep` carries on with it.
+SANDBOX_STATE = (
+    "emulator-state.json", EMULATOR_SERVICE_ACCOUNT, "s3", "dagster", "logs", "reports",
+)
+PREVIOUS = "previous-demo"
+
 
 @dataclass
 class Stack:
@@ -18,6 +26,7 @@ class Stack:
 
     env: dict[str, str]
     started: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the demo says about its state
     emulator_url: str = ""
     exits: ExitStack = field(default_factory=ExitStack)
 
@@ -29,8 +38,11 @@ class Stack:
         self.exits.close()
 
 
-def start_stack(base_env: dict[str, str] | None = None, *, home: Path | None = None) -> Stack:
-    """Start the emulator and the S3 server unless the environment names outside ones."""
+def start_stack(
+    base_env: dict[str, str] | None = None, *, home: Path | None = None, fresh: bool = False
+) -> Stack:
+    """Start the emulator and the S3 server unless the environment names outside ones;
+    ``fresh`` first sets the earlier demo's state aside (:func:`set_aside`)."""
     env = dict(os.environ if base_env is None else base_env)
     if home is not None:
         env["MEET_HOME"] = str(home)
@@ -39,6 +51,8 @@ def start_stack(base_env: dict[str, str] | None = None, *, home: Path | None = N
     settings = Settings.from_env(env)  # fails early, naming a malformed variable
     settings.home.mkdir(parents=True, exist_ok=True)
     stack = Stack(env=env)
+    if fresh:
+        stack.notes += set_aside(settings)
     try:
         if not settings.google_endpoint:
             _start_emulator(stack, settings)
@@ -53,6 +67,39 @@ def start_stack(base_env: dict[str, str] | None = None, *, home: Path | None = N
         stack.close()
         raise
     return stack
+
+
+def set_aside(settings: Settings) -> list[str]:
+    """Move the earlier demo's state (database, emulator state and clock, S3 objects, Dagster
+    home, logs) from MEET_HOME into MEET_HOME/previous-demo; return what it says about it.
+    A database outside MEET_HOME (MEET_DATABASE_URL) is not touched."""
+    home = settings.home
+    names = list(SANDBOX_STATE)
+    database = _sqlite_file(settings.database_url)
+    outside = database is None or database.parent != home
+    if database is not None and not outside:
+        names += [database.name, f"{database.name}-wal", f"{database.name}-shm", f"{database.name}-journal"]
+    present = [name for name in names if (home / name).exists()]
+    notes = []
+    if present:
+        previous = home / PREVIOUS
+        shutil.rmtree(previous, ignore_errors=True)
+        previous.mkdir()
+        for name in present:
+            shutil.move(home / name, previous / name)
+        notes.append(f"a clean sandbox: the earlier demo's state is in {previous} (--keep continues it)")
+    if outside:
+        notes.append("the database at MEET_DATABASE_URL is outside MEET_HOME and is kept as it is")
+    return notes
+
+
+def _sqlite_file(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).expanduser().absolute()
 
 
 # The demo runs in events mode (Workspace Events through the emulator's Pub/Sub) unless the

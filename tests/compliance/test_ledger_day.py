@@ -244,8 +244,9 @@ def test_simulated_day_yields_exactly_the_expected_ledger(
         "manifest_objects_in_s3": False,
         "no_conference_near_expiry_unharvested": True,
     }
+    assert result.success, "a violation is a finding: the ledger run succeeds"
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == {"compliance_ledger"}, "the failed blocking check stops the attestation"
+    assert materialized == {"compliance_ledger"}, "a day with violations is not attested"
 
     with fresh_sessions() as session:
         violations = session.scalars(
@@ -413,3 +414,38 @@ def test_a_fully_recorded_day_is_attested(
     run_day(fresh_database_url, s3_server, bucket, NOW)
     listed = world.s3.list_object_versions(Bucket=bucket, Prefix="meet/attestations/")
     assert len(listed.get("Versions", [])) == 1
+
+
+def test_a_day_with_an_unrecorded_meeting_is_judged_not_attested(
+    world: World,
+    fresh_database_url: str,
+    fresh_sessions: sessionmaker[Session],
+    s3_server: EmbeddedS3,
+    bucket: str,
+) -> None:
+    """A settled day (nothing pending) whose held meeting has no recording: the run succeeds,
+    the check fails with ERROR severity naming the day and listing the meeting, and the
+    attestation (which reads the ledger, not the check) is not written."""
+    world.meeting("unrecorded", at(DAY, "09:00"), at(DAY, "10:00"), MeetingStatus.FINISHED)
+    world.conference(
+        "unrecorded", at(DAY, "09:02"), at(DAY, "09:58"), joined=[("organizer@example.com", True)]
+    )
+
+    result = run_day(fresh_database_url, s3_server, bucket, NOW)
+
+    assert result.success
+    with fresh_sessions() as session:
+        summary = session.get(ComplianceDailySummary, DAY)
+        assert summary is not None and (summary.pending, summary.violation) == (0, 1)
+    [check] = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "held_meetings_recorded"
+    ]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert DAY in (check.description or "") and check.metadata["day"].value == DAY
+    [listed] = check.metadata["violations"].value.records
+    assert listed.data["external_id"] == "unrecorded"
+    assert "held_without_recording" in listed.data["violation_reasons"]
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"compliance_ledger"}
+    listed_objects = world.s3.list_objects_v2(Bucket=bucket, Prefix="meet/attestations/")
+    assert listed_objects.get("KeyCount", 0) == 0

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.compliance.report import gather, publish
+from meet_core.db.models import MeetingStatus
 from meet_sandbox.s3 import EmbeddedS3
 from tests.compliance.test_ledger_day import DAY, NOW, build_day, run_day
-from tests.compliance.world import World
+from tests.compliance.world import World, at
 from tests.core.test_cli import run
 
 
@@ -128,3 +129,26 @@ def test_report_is_fetched_and_its_sha256_checked(
                         Metadata={"sha256": html.sha256_hex})
     tampered = run(["report", "--day", DAY, "--out", str(out)], judged)
     assert tampered.returncode == 1 and "SHA-256" in tampered.stderr and html.key in tampered.stderr
+
+
+def test_invited_count_is_the_guest_list_as_xoma_sent_it(
+    world: World, fresh_database_url: str, s3_server: EmbeddedS3, bucket: str, tmp_path: Path
+) -> None:
+    """docs/compliance.md: the organizer counts among the invited only when XOMA lists them as
+    a participant (as the API stores it); invited_count matches the invitee rows one to one."""
+    world.meeting("listed", at(DAY, "09:00"), at(DAY, "10:00"), MeetingStatus.FINISHED, guests=2)
+    world.meeting("unlisted", at(DAY, "11:00"), at(DAY, "12:00"), MeetingStatus.FINISHED, guests=2,
+                  organizer_listed=False)
+    for name in ("listed", "unlisted"):
+        start = at(DAY, "09:01" if name == "listed" else "11:01")
+        world.conference(name, start, start + (at(DAY, "09:50") - at(DAY, "09:01")),
+                         joined=[("organizer@example.com", name == "listed")])
+    run_day(fresh_database_url, s3_server, bucket, NOW)
+    env = {"MEET_DATABASE_URL": fresh_database_url, "MEET_HOME": str(tmp_path)}
+    shown = run(["ledger", "show", "--day", DAY, "--json"], env)
+    assert shown.returncode == 0, shown.stderr
+    rows = {r["external_id"]: r for r in json.loads(shown.stdout)}
+    counts = {name: (r["invited_count"], r["joined_count"], r["invited_joined_count"]) for name, r in rows.items()}
+    assert counts == {"listed": (3, 1, 1), "unlisted": (2, 1, 0)}
+    for row in rows.values():
+        assert row["invited_count"] == sum(1 for a in row["attendees"] if a["invited"])

@@ -66,6 +66,7 @@ class World:
         end: datetime,
         status: MeetingStatus,
         guests: int = 2,
+        organizer_listed: bool = True,
     ) -> str:
         with self.sessions.begin() as session:
             meeting = Meeting(
@@ -79,7 +80,8 @@ class World:
                 status=status,
                 space_name=f"spaces/{external_id}",
             )
-            meeting.participants = [Participant(email=ORGANIZER, role="organizer")] + [
+            listed = [Participant(email=ORGANIZER, role="organizer")] if organizer_listed else []
+            meeting.participants = listed + [
                 Participant(email=f"guest{i}.{external_id}@example.com", role="guest")
                 for i in range(guests)
             ]

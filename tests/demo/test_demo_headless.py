@@ -39,11 +39,14 @@ def run_demo(env: dict[str, str]) -> dict[str, object]:
         env={**clean, **env}, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    # A violation is a finding, not a crash: no failed run, no stack trace on the console.
+    assert "Traceback" not in result.stderr and "DagsterAssetCheckFailedError" not in result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     # 120 s paused (restarted) + 600 s before the late host (review) + the external-only
     # meeting's 25 minutes, none recorded (1,500 s). The emulator clock also moves with the
     # wall clock, and the external meeting spans the pipeline's settling: at least that.
     assert 2220 <= summary["unrecorded_seconds"] <= 3600, summary["unrecorded_seconds"]
+    assert summary["runs"]["failed"] == 0, summary["runs"]
     return {key: summary[key] for key in EXPECTED}
 
 

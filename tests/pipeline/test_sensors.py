@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import dagster as dg
 from sqlalchemy import select
 
 from meet_core.db.models import (
@@ -142,3 +143,30 @@ def test_google_failures_in_a_tick_are_logged_and_retried_next_tick(
             session.scalars(select(Meeting.status).where(Meeting.id == meeting_id)).one()
             == "in_progress"
         )
+
+
+def test_what_a_tick_changes_shows_as_the_days_materialization(
+    harness: PipelineHarness, people: SandboxClient
+) -> None:
+    """The lineage is not "0 % filled" after the sensor did the work: each day a tick changed
+    gets a runless materialization of conference_records and attendance, with counts."""
+    t0 = harness.now()
+    meeting = harness.add_meeting(
+        "LINEAGE-1", start=t0 - timedelta(minutes=1), end=t0 + timedelta(minutes=30), guests=[]
+    )
+    day = harness.meeting(meeting).start_time.strftime("%Y-%m-%d")
+    harness.tick("provisioning_sensor")
+    people.join(harness.space(meeting), ORGANIZER, display_name="Olga Organizer")
+
+    result = harness.tick("conference_sensor")  # scheduled → in_progress
+
+    by_asset = {e.asset_key.to_user_string(): e for e in result.asset_events}
+    assert set(by_asset) == {"conference_records", "attendance"}
+    assert {e.partition for e in by_asset.values()} == {day}
+    records = {k: v.value for k, v in by_asset["conference_records"].metadata.items()}
+    assert (records["meetings_changed"], records["transitions"], records["participants"]) == (1, 1, 1)
+    assert by_asset["attendance"].metadata["meetings"].value == 1
+    for key in ("conference_records", "attendance"):
+        stored = harness.instance.get_latest_materialization_event(dg.AssetKey(key))
+        assert stored is not None and stored.asset_materialization is not None
+        assert stored.asset_materialization.partition == day

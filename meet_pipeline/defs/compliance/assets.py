@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext
 from sqlalchemy import select
 
 from meet_core.archive import ArchiveError
-from meet_core.compliance.attestation import attest_day
+from meet_core.compliance.attestation import attest_day, held_unrecorded
 from meet_core.compliance.digests import DigestError, write_digests
 from meet_core.compliance.ledger import LedgerOutcome, materialize_ledger
 from meet_core.compliance.objects import archived_refs, look_at_all, record_looks
@@ -146,7 +146,8 @@ def compliance_ledger(
     description=(
         "A locked JSON attestation that every held meeting of the day has an archived "
         "recording, with a fingerprint of the day's ledger. Written only for a settled day "
-        "(no pending meeting) and only when the blocking check held_meetings_recorded passes."
+        "(no pending meeting) and only when every held meeting has an archived recording "
+        "(what the check held_meetings_recorded reports, read from the same ledger rows)."
     ),
 )
 def compliance_attestation(
@@ -162,6 +163,16 @@ def compliance_attestation(
                 "%s: %s meeting(s) still pending; not attested yet",
                 day,
                 summary.pending if summary else "no ledger,",
+            )
+            return
+        # The ledger's check does not block the run (a violation is a finding), so the
+        # attestation reads the ledger itself: a day with an unrecorded meeting is not attested.
+        _, unrecorded = held_unrecorded(session, day)
+        if unrecorded:
+            context.log.info(
+                "%s: %d held meeting(s) without an archived recording; not attested",
+                day,
+                len(unrecorded),
             )
             return
         stored = attest_day(session, s3.writer(), day=day, prefix=_prefix(s3))

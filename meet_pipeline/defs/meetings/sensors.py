@@ -19,20 +19,28 @@ tick does the work, bounded: at most ``meetings_per_tick`` meetings and
 ``TICK_BUDGET_SECONDS`` of wall time, leaving a margin under Dagster's 60 s tick timeout;
 what is left waits for the next tick (the cursor's round robin). The daily ``harvest_day``
 run is the sweep for anything a tick missed.
+
+What a tick changed is still shown as Dagster's: ``conference_sensor`` returns an
+``AssetMaterialization`` of ``conference_records`` and of ``attendance`` for each day
+(partition) whose data the tick changed, with the tick's counts as metadata. The daemon
+records them as runless materializations, so the lineage shows the day materialized
+without a run per tick (docs/pipeline.md, "Sensors and the lineage").
 """
 
 import json
 import time
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from meet_core.days import day_of
 from meet_core.db.models import Meeting
 from meet_core.events.backstop import due_meetings, look, settle_statuses
 from meet_core.events.health import without_active_subscription
 from meet_core.google import GoogleError
-from meet_core.harvest.apply import apply_snapshot, complete_record_names
-from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.apply import HarvestOutcome, apply_snapshot, complete_record_names
+from meet_core.harvest.attendance import AttendanceSummary, update_attendance
 from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_core.harvest.watchlist import next_batch, resting, watch_list
@@ -53,6 +61,47 @@ def read_cursor(raw: str | None) -> dict[str, object]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+class DayChanges:
+    """What one tick changed in one day's data: the metadata of its materializations."""
+
+    def __init__(self) -> None:
+        self.harvest: Counter[str] = Counter()
+        self.attendance: Counter[str] = Counter()
+
+    def add(self, outcome: HarvestOutcome, attendance: AttendanceSummary) -> None:
+        changed = bool(outcome.transition or outcome.artifacts_changed or attendance.changed)
+        self.harvest.update(
+            meetings_looked_at=1,
+            meetings_changed=int(changed),
+            conference_records=outcome.records,
+            participants=outcome.participants,
+            participant_sessions=outcome.sessions,
+            manifest_rows_changed=outcome.artifacts_changed,
+            transitions=int(outcome.transition is not None),
+        )
+        self.attendance.update(
+            meetings=1,
+            invited=attendance.invited,
+            invited_attended=attendance.attended,
+            attended_seconds=attendance.attended_seconds,
+            participants_changed=attendance.changed,
+        )
+
+    def events(self, day: str) -> list[dg.AssetMaterialization]:
+        """Nothing when the tick changed nothing of the day (a look that found no news)."""
+        if not self.harvest["meetings_changed"]:
+            return []
+        tag = {"source": "conference_sensor"}
+        return [
+            dg.AssetMaterialization(
+                "conference_records", partition=day, metadata={**self.harvest}, tags=tag
+            ),
+            dg.AssetMaterialization(
+                "attendance", partition=day, metadata={**self.attendance}, tags=tag
+            ),
+        ]
 
 
 def read_looks(raw: object) -> dict[str, datetime]:
@@ -113,20 +162,24 @@ def conference_sensor(
 ) -> dg.SensorResult:
     cursor = read_cursor(context.cursor)
     if not events.enabled:
-        state, summary = poll(context, database, google, clock, policy, cursor)
-        return dg.SensorResult(skip_reason=summary, cursor=json.dumps(state, sort_keys=True))
+        state, summary, changes = poll(context, database, google, clock, policy, cursor)
+        return dg.SensorResult(
+            skip_reason=summary, cursor=json.dumps(state, sort_keys=True), asset_events=changes
+        )
     state, summary = backstop_tick(context, database, google, clock, policy)
     # Organizers whose subscription is not ACTIVE (suspended, failing) send no events: their
     # meetings are polled as before until it is back, so a suspension delays nothing.
     previous = cursor.get("fallback")
-    fallback, fallback_summary = poll(
+    fallback, fallback_summary, changes = poll(
         context, database, google, clock, policy,
         previous if isinstance(previous, dict) else {}, uncovered_only=True,
     )
     state["fallback"] = fallback
     if fallback["watched"]:
         summary += f"; polling for organizers without an active subscription: {fallback_summary}"
-    return dg.SensorResult(skip_reason=summary, cursor=json.dumps(state, sort_keys=True))
+    return dg.SensorResult(
+        skip_reason=summary, cursor=json.dumps(state, sort_keys=True), asset_events=changes
+    )
 
 
 def poll(
@@ -138,7 +191,7 @@ def poll(
     cursor: dict[str, object],
     *,
     uncovered_only: bool = False,
-) -> tuple[dict[str, object], str]:
+) -> tuple[dict[str, object], str, list[dg.AssetMaterialization]]:
     """Polling mode's tick (and events mode's fallback for uncovered organizers)."""
     started = time.monotonic()
     sessions, gateway, window = database.sessions(), google.gateway(), policy.window()
@@ -159,6 +212,7 @@ def poll(
     after = last_seen if isinstance(last_seen, str) else None
     batch = next_batch(set(watched.ids - rest.keys()), after=after, limit=policy.meetings_per_tick)
     looked, transitions, errors = 0, [], 0
+    days: defaultdict[str, DayChanges] = defaultdict(DayChanges)
     last = after
     for meeting_id in batch:
         if time.monotonic() - started > TICK_BUDGET_SECONDS:
@@ -169,6 +223,7 @@ def poll(
             if meeting is None or not meeting.space_name:
                 continue
             target = MeetingTarget.of(meeting)
+            day = day_of(meeting.start_time)
             complete = complete_record_names(session, meeting_id)
         try:
             snapshot = fetch_snapshot(
@@ -184,7 +239,8 @@ def poll(
                 session, snapshot, now=now, policy=window, actor="sensor:conference_sensor"
             )
         with sessions.begin() as session:
-            update_attendance(session, meeting_id, now=now)
+            attendance = update_attendance(session, meeting_id, now=now)
+        days[day].add(outcome, attendance)
         looked += 1
         if meeting_id in watched.backed_off:
             rest[meeting_id] = tick_time
@@ -204,7 +260,8 @@ def poll(
     )
     if transitions:
         context.log.info("%s: %s", summary, "; ".join(transitions))
-    return new_cursor, summary
+    events = [event for day, changes in sorted(days.items()) for event in changes.events(day)]
+    return new_cursor, summary, events
 
 
 def backstop_tick(
