@@ -36,8 +36,8 @@ from meet_core.events import cloudevents as ce
 from meet_core.events.cloudevents import WorkspaceEvent
 from meet_core.events.intake import FAILED, HANDLED, IGNORED, PENDING
 from meet_core.google import GoogleError, GoogleGateway, NotFound
-from meet_core.harvest.apply import apply_snapshot
-from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.apply import HarvestOutcome, apply_snapshot
+from meet_core.harvest.attendance import AttendanceSummary, update_attendance
 from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import (
     MeetingSnapshot,
@@ -58,6 +58,8 @@ class HandleOutcome:
     failed: int = 0
     retried: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
+    # (day, harvest, attendance) of each read applied: what the lineage reports.
+    applied: list[tuple[str, HarvestOutcome, AttendanceSummary]] = field(default_factory=list)
 
 
 def handle_pending(
@@ -88,7 +90,9 @@ def handle_pending(
                 continue
             event = _event_of(row)
         try:
-            state, meeting_id = handle_one(gateway, sessions, event, now=now, policy=policy)
+            state, meeting_id = handle_one(
+                gateway, sessions, event, now=now, policy=policy, applied=outcome.applied
+            )
             error = None
         except GoogleError as exc:  # retried inside the gateway already
             state, meeting_id, error = PENDING, None, str(exc)[:2000]
@@ -122,8 +126,10 @@ def handle_one(
     *,
     now: Callable[[], datetime],
     policy: WindowPolicy,
+    applied: list[tuple[str, HarvestOutcome, AttendanceSummary]] | None = None,
 ) -> tuple[str, str | None]:
-    """(new state, meeting id) for one event; Google errors propagate."""
+    """(new state, meeting id) for one event; Google errors propagate. A read that was
+    applied is added to ``applied``."""
     if event.is_lifecycle:
         return IGNORED, None  # applied when stored (meet_core.events.intake)
     if event.type not in (
@@ -159,7 +165,9 @@ def handle_one(
             return HANDLED, target.id
     except NotFound:
         return FAILED, target.id  # gone at Google (30-day expiry): nothing left to read
-    _apply(sessions, snapshot, now=now, policy=policy)
+    changed = _apply(sessions, snapshot, now=now, policy=policy)
+    if applied is not None:
+        applied.append((day_of(target.start_time), *changed))
     return HANDLED, target.id
 
 
@@ -226,11 +234,12 @@ def _apply(
     *,
     now: Callable[[], datetime],
     policy: WindowPolicy,
-) -> None:
+) -> tuple[HarvestOutcome, AttendanceSummary]:
     with sessions.begin() as session:
-        apply_snapshot(session, snapshot, now=now(), policy=policy, actor=ACTOR)
+        outcome = apply_snapshot(session, snapshot, now=now(), policy=policy, actor=ACTOR)
     with sessions.begin() as session:
-        update_attendance(session, snapshot.target.id, now=now())
+        attendance = update_attendance(session, snapshot.target.id, now=now())
+    return outcome, attendance
 
 
 def _target(

@@ -5,7 +5,9 @@ Each tick pulls the Pub/Sub subscription in batches (``max_batches`` pulls of
 acknowledges after the commit, then does the Google work the stored events need
 (meet_core.events.handle). Google calls per tick follow the events that arrived, not the
 meetings in progress. Ticks that stored events materialize ``workspace_events`` with the
-counts per type, so the UI shows events arriving.
+counts per type, so the UI shows events arriving, and the reads it applied materialize
+``conference_records`` and ``attendance`` for their day, as ``conference_sensor`` does in
+polling mode (meet_pipeline.defs.meetings.lineage).
 """
 
 import json
@@ -21,6 +23,7 @@ from meet_core.events.subscriptions import keep_subscriptions, uncovered_organiz
 from meet_core.google import GoogleError
 from meet_pipeline.defs.events.assets import WORKSPACE_EVENTS, event_counts
 from meet_pipeline.defs.events.resources import EventsResource
+from meet_pipeline.defs.meetings.lineage import materializations
 from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
@@ -85,7 +88,7 @@ def events_sensor(
         f"{cursor['pulled']} pulled, {stored} new, {cursor['duplicates']} duplicates; "
         f"{handled.handled} handled, {handled.ignored} ignored, {handled.failed} failed"
     )
-    asset_events = []
+    asset_events = materializations(handled.applied, "events_sensor")
     if stored or handled.handled or handled.failed:
         with sessions() as session:
             metadata = _counts(session, clock)

@@ -29,7 +29,7 @@ without a run per tick (docs/pipeline.md, "Sensors and the lineage").
 
 import json
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -39,13 +39,14 @@ from meet_core.db.models import Meeting
 from meet_core.events.backstop import due_meetings, look, settle_statuses
 from meet_core.events.health import without_active_subscription
 from meet_core.google import GoogleError
-from meet_core.harvest.apply import HarvestOutcome, apply_snapshot, complete_record_names
-from meet_core.harvest.attendance import AttendanceSummary, update_attendance
+from meet_core.harvest.apply import apply_snapshot, complete_record_names
+from meet_core.harvest.attendance import update_attendance
 from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_core.harvest.watchlist import next_batch, resting, watch_list
 from meet_core.provisioning import ProvisionResult, retry_pending
 from meet_pipeline.defs.events.resources import EventsResource
+from meet_pipeline.defs.meetings.lineage import DayChanges
 from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
@@ -61,47 +62,6 @@ def read_cursor(raw: str | None) -> dict[str, object]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-class DayChanges:
-    """What one tick changed in one day's data: the metadata of its materializations."""
-
-    def __init__(self) -> None:
-        self.harvest: Counter[str] = Counter()
-        self.attendance: Counter[str] = Counter()
-
-    def add(self, outcome: HarvestOutcome, attendance: AttendanceSummary) -> None:
-        changed = bool(outcome.transition or outcome.artifacts_changed or attendance.changed)
-        self.harvest.update(
-            meetings_looked_at=1,
-            meetings_changed=int(changed),
-            conference_records=outcome.records,
-            participants=outcome.participants,
-            participant_sessions=outcome.sessions,
-            manifest_rows_changed=outcome.artifacts_changed,
-            transitions=int(outcome.transition is not None),
-        )
-        self.attendance.update(
-            meetings=1,
-            invited=attendance.invited,
-            invited_attended=attendance.attended,
-            attended_seconds=attendance.attended_seconds,
-            participants_changed=attendance.changed,
-        )
-
-    def events(self, day: str) -> list[dg.AssetMaterialization]:
-        """Nothing when the tick changed nothing of the day (a look that found no news)."""
-        if not self.harvest["meetings_changed"]:
-            return []
-        tag = {"source": "conference_sensor"}
-        return [
-            dg.AssetMaterialization(
-                "conference_records", partition=day, metadata={**self.harvest}, tags=tag
-            ),
-            dg.AssetMaterialization(
-                "attendance", partition=day, metadata={**self.attendance}, tags=tag
-            ),
-        ]
 
 
 def read_looks(raw: object) -> dict[str, datetime]:
@@ -260,7 +220,7 @@ def poll(
     )
     if transitions:
         context.log.info("%s: %s", summary, "; ".join(transitions))
-    events = [event for day, changes in sorted(days.items()) for event in changes.events(day)]
+    events = [event for day, changes in sorted(days.items()) for event in changes.events(day, "conference_sensor")]
     return new_cursor, summary, events
 
 
