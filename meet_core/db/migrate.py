@@ -21,6 +21,17 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# Full-text search structures that only one engine has (migration 0010): the SQLite FTS5
+# table with its shadow tables, the PostgreSQL expression index. Models cannot describe them,
+# so model/migration comparisons leave them out.
+ENGINE_SPECIFIC_PREFIXES = ("search_fts", "ix_search_documents_tsv")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name``: skip the engine-specific search structures."""
+    return not (name or "").startswith(ENGINE_SPECIFIC_PREFIXES)
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
