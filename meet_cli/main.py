@@ -397,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--api-port", type=int, default=8000)
     demo.add_argument("--ui-port", type=int, default=3000)
     demo.set_defaults(handler=_demo)
+    from meet_cli.legal import register as register_legal
+
+    register_legal(commands)  # search, matter …, export verify
     return parser
 
 

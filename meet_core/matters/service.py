@@ -29,7 +29,7 @@ MAX_DESCRIPTION = 4000
 MAX_IDS = 1000
 
 
-class MatterNotFound(LookupError):
+class MatterNotFound(ValueError):
     pass
 
 
