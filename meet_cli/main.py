@@ -159,6 +159,8 @@ def _ledger_show(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{row['scheduled_start']}  {row['external_id']}  {row['title']!r}  {row['verdict'].upper()}"
               f"  ({row['outcome']}; reasons: {reasons}; recordings {row['recordings']}, "
               f"transcripts {row['transcripts']})  meeting {row['meeting_id']}")
+        if row.get("held_by_matters"):
+            print(f"    LEGAL HOLD: {', '.join(row['held_by_matters'])}")
         for person in row["attendees"]:
             who = person["email"] or person["display_name"] or "(unknown)"
             if not person["attended"]:

@@ -35,6 +35,7 @@ from meet_core.db.models import (
     ViolationReason,
     ViolationState,
 )
+from meet_core.matters.service import matters_holding
 
 HISTORY_DAYS = 30
 LISTED_VIOLATIONS = 200
@@ -69,6 +70,8 @@ class ReportData:
     ledger: pd.DataFrame
     # The day's held meetings in violation: (XOMA id, title, attendees as in lookup.attendees).
     violation_attendance: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
+    # The day's meetings under legal hold: (XOMA id, title, names of the matters holding it).
+    legal_holds: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 def gather(session: Session, day: str, now: datetime) -> ReportData:
@@ -122,7 +125,22 @@ def gather(session: Session, day: str, now: datetime) -> ReportData:
         (str(row.external_id), str(row.title), people.get(str(row.meeting_id), []))
         for row in in_violation.itertuples()
     ]
-    return ReportData(day, now, summaries.get(day), history, listed, count, frame, attendance)
+    holders = matters_holding(session, [str(m) for m in frame["meeting_id"]])
+    held = [
+        (str(row.external_id), str(row.title), holders[str(row.meeting_id)])
+        for row in frame.itertuples()
+        if str(row.meeting_id) in holders
+    ]
+    return ReportData(day, now, summaries.get(day), history, listed, count, frame, attendance, held)
+
+
+def _hold_rows(held: list[tuple[str, str, list[str]]]) -> str:
+    if not held:
+        return '<tr><td colspan="3">none</td></tr>'
+    return "\n".join(
+        f"<tr><td>{escape(xid)}</td><td>{escape(title)}</td><td>{escape(', '.join(names))}</td></tr>"
+        for xid, title, names in held
+    )
 
 
 def render_csv(data: ReportData) -> bytes:
@@ -232,6 +250,9 @@ attached as CSV and Parquet beside this page.</p>
 <table><tr><th>meeting (XOMA id)</th><th>title</th><th>attendee</th><th>invited</th><th>kind</th>
 <th>joined (UTC)</th><th>left (UTC)</th><th>seconds</th></tr>
 {_attendance_rows(data.violation_attendance)}</table>
+<h2>Meetings under legal hold</h2>
+<table><tr><th>meeting (XOMA id)</th><th>title</th><th>held by matters</th></tr>
+{_hold_rows(data.legal_holds)}</table>
 <h2>Open violations</h2>{more}
 <table><tr><th>id</th><th>day</th><th>meeting (XOMA id)</th><th>title</th><th>reason</th>
 <th>detail</th><th>opened (UTC)</th></tr>

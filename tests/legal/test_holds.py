@@ -152,3 +152,29 @@ def test_garbage_matter_input_is_refused(legal: LegalWorld) -> None:
             add_meetings(session, matter, actor="a")
         with pytest.raises(ValueError):
             add_meetings(session, matter, actor="a", filters=parse_filters({}))
+
+
+def test_ledger_and_report_show_the_matters_holding_a_meeting(legal: LegalWorld) -> None:
+    from datetime import UTC, datetime
+
+    from meet_core.compliance.lookup import ledger_day
+    from meet_core.compliance.report import gather, render_html
+    from meet_core.db.models import LedgerEntry
+
+    meeting = legal.archived_meeting("l-1", "2026-04-10", ["ledger"])
+    with legal.sessions.begin() as session:
+        at = datetime(2026, 4, 10, 10, tzinfo=UTC)
+        session.add(LedgerEntry(
+            meeting_id=meeting, partition_date="2026-04-10", client_id="c", external_id="l-1", title="Ledger",
+            meeting_status="finished", outcome="held", scheduled_start=at, scheduled_end=at, held=True,
+            invited_count=1, joined_count=1, invited_joined_count=1, recording_required=True,
+            recordings_found=1, recordings_archived=1, transcripts_found=1, transcripts_archived=1,
+            legal_hold=False, compliance_status="compliant", violation_reasons="", evaluated_at=at))
+    _open(legal, "Ledger matter", meeting_ids=[meeting])
+    hold_matter(legal.sessions, legal.s3, "Ledger matter", actor="a@example.com")
+    with legal.sessions() as session:
+        [row] = ledger_day(session, "2026-04-10")
+        assert row["held_by_matters"] == ["Ledger matter"]
+        data = gather(session, "2026-04-10", datetime(2026, 4, 11, tzinfo=UTC))
+    assert data.legal_holds == [("l-1", "Ledger", ["Ledger matter"])]
+    assert "<td>Ledger matter</td>" in render_html(data).decode()
