@@ -8,6 +8,7 @@ a failure half-way leaves objects held (the safe side); repeating the command fi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -20,6 +21,7 @@ from meet_core.audit import append_event
 from meet_core.db.models import ArchiveManifestEntry, Matter, MatterHold, MatterState
 from meet_core.db.types import utcnow
 from meet_core.matters.service import archived_objects, check_actor, find_matter, matter_meeting_ids
+from meet_core.settings import env_bool
 
 
 @dataclass
@@ -140,6 +142,10 @@ def release_matter(
         session.expunge_all()
         matter_id, name = matter.id, matter.name
     report = ReleaseReport(matter=name, kept=len(still_held))
+    if env_bool(os.environ, "MEET_LEGAL_HOLD", False):
+        # The deployment holds every archived object (docs/pipeline.md): a matter's release
+        # must not lift that hold; only the matter's own record is released.
+        report.kept, to_lift = report.kept + len(to_lift), []
     for entry in to_lift:
         try:
             _set_hold(client, entry, False)

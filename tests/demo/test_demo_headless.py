@@ -26,6 +26,8 @@ EXPECTED = {
     "artifacts_not_archived": 0,
     "violations": 1,  # external-only: held without recording
     "audit_verified": True,
+    "matter_objects_held": 22,  # the demo's matter: 8 recordings + 7 transcripts x (text, entries)
+    "export_verified": True,
 }
 
 
