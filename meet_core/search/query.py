@@ -1,8 +1,9 @@
 """Answer a search: meetings matching the filters, with the lines that matched.
 
 The text condition is engine-specific and fully parameterised: on PostgreSQL
-``to_tsvector('simple', body) @@ (phraseto_tsquery('simple', t1) && …)`` (served by the GIN
-expression index of migration 0010); on SQLite an FTS5 ``MATCH`` of quoted phrases (ANDed).
+``tsv @@ (phraseto_tsquery('simple', t1) && …)``, ``tsv`` being the stored
+``to_tsvector('simple', body)`` with its GIN index (migration 0010); on SQLite an FTS5
+``MATCH`` of quoted phrases (ANDed).
 Every term is a phrase, so both engines treat punctuation and word order the same way.
 """
 
@@ -36,6 +37,7 @@ MAX_LINES_PER_DOCUMENT = 20
 _WORD = re.compile(r"\w+")
 _SIMPLE = literal_column("'simple'::regconfig")
 _FTS = table("search_fts", column("rowid"))
+_TSV = literal_column("search_documents.tsv")  # PostgreSQL only: generated, GIN-indexed (0010)
 
 
 @dataclass(slots=True)
@@ -112,7 +114,7 @@ def text_condition(session: Session, terms: Sequence[str]) -> ColumnElement[bool
         for index, term in enumerate(terms):
             part = func.phraseto_tsquery(_SIMPLE, bindparam(f"term_{index}", term))
             query = part if query is None else query.op("&&")(part)
-        return func.to_tsvector(_SIMPLE, SearchDocument.body).op("@@")(query)
+        return _TSV.op("@@")(query)
     match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
     matching = select(_FTS.c.rowid).where(literal_column("search_fts").op("MATCH")(bindparam("fts", match)))
     return SearchDocument.id.in_(matching)
