@@ -35,9 +35,9 @@ from meet_core.search.filters import SearchFilters, search_terms
 DEFAULT_LIMIT = 50
 MAX_LINES_PER_DOCUMENT = 20
 _WORD = re.compile(r"\w+")
-_SIMPLE = literal_column("'simple'::regconfig")
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 _FTS = table("search_fts", column("rowid"))
-_TSV = literal_column("search_documents.tsv")  # PostgreSQL only: generated, GIN-indexed (0010)
+_TSV: ColumnElement[Any] = literal_column("search_documents.tsv")  # PostgreSQL only: generated, GIN-indexed (0010)
 
 
 @dataclass(slots=True)
@@ -110,7 +110,7 @@ def meeting_conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
 def text_condition(session: Session, terms: Sequence[str]) -> ColumnElement[bool]:
     """Documents whose body has every term (each a phrase)."""
     if session.get_bind().dialect.name == "postgresql":
-        query = None
+        query: ColumnElement[Any] | None = None
         for index, term in enumerate(terms):
             part = func.phraseto_tsquery(_SIMPLE, bindparam(f"term_{index}", term))
             query = part if query is None else query.op("&&")(part)
