@@ -26,17 +26,13 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pg_seed import ADMIN_URL, temp_database
+from sqlalchemy import text
 
-from sqlalchemy import text  # noqa: E402
-
-from meet_core.db import make_engine, make_session_factory  # noqa: E402
-from meet_core.db.migrate import upgrade  # noqa: E402
-from meet_core.search import parse_filters, search  # noqa: E402
-from tests.databases import POSTGRES_ADMIN_URL, temporary_database  # noqa: E402
+from meet_core.db import make_engine, make_session_factory
+from meet_core.search import parse_filters, search
 
 SEED = [
     # The GIN index is built once after the rows are in (faster than maintaining it per row).
@@ -107,13 +103,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transcripts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--admin-url", default=POSTGRES_ADMIN_URL)
+    parser.add_argument("--admin-url", default=ADMIN_URL)
     args = parser.parse_args()
-    import tests.databases as databases
-
-    databases.POSTGRES_ADMIN_URL = args.admin_url
-    with temporary_database("postgresql", Path("/tmp")) as url:
-        upgrade(url)
+    with temp_database(args.admin_url) as url:
         engine = make_engine(url)
         started = time.perf_counter()
         with engine.begin() as conn:
