@@ -173,7 +173,10 @@ class Archiver:
         if recorded:
             # Matters whose saved search matches collect the meeting; a held matter puts
             # the new object under legal hold now (meet_core.matters.collect).
-            error = collect_archived(self.sessions, self.writer.client, job.row_id, actor=self.actor)
+            try:
+                error = collect_archived(self.sessions, self.writer.client, job.row_id, actor=self.actor)
+            except Exception as exc:  # the object is archived: report, and let the next run complete holds
+                error = f"matters not updated: {type(exc).__name__}: {exc}"
         outcome = "archived" if recorded else "skipped"
         return TransferResult(
             job.artifact_name,
