@@ -21,7 +21,9 @@ from swagger_ui_bundle import swagger_ui_path
 
 from meet_api.config import ApiConfig
 from meet_api.domain.auth.middleware import ApiKeyAuthMiddleware
+from meet_api.domain.matters.controllers import MatterController
 from meet_api.domain.meetings.controllers import MeetingController
+from meet_api.domain.search.controllers import SearchController
 from meet_api.domain.system.controllers import SystemController
 from meet_api.lib.dependencies import dependencies
 from meet_api.lib.metrics import ApiMetrics
@@ -133,7 +135,7 @@ def create_app(
         engine.dispose()
 
     app = MeetArchiveApi(
-        route_handlers=[MeetingController, SystemController, _docs_assets()],
+        route_handlers=[MeetingController, SearchController, MatterController, SystemController, _docs_assets()],
         middleware=[ApiKeyAuthMiddleware()],
         dependencies=dependencies(state),
         plugins=[problem_plugin()],

@@ -185,6 +185,8 @@ def _ledger_show(args: argparse.Namespace, settings: Settings) -> int:
             gaps = ", ".join(f"{i['start']}–{i['end']}" for i in row["unrecorded_intervals"])
             print(f"    coverage {row['coverage']:.1%}: recorded {row['recorded_seconds']} s, "
                   f"unrecorded {row['unrecorded_seconds']} s" + (f" ({gaps})" if gaps else ""))
+        if row.get("held_by_matters"):
+            print(f"    LEGAL HOLD: {', '.join(row['held_by_matters'])}")
         for person in row["attendees"]:
             who = person["email"] or person["display_name"] or "(unknown)"
             if not person["attended"]:
@@ -433,6 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=("carry on with the earlier demo's state under MEET_HOME (database, emulator, S3, "
                             "Dagster); by default it is moved to MEET_HOME/previous-demo and the demo starts clean"))
     demo.set_defaults(handler=_demo)
+    from meet_cli.legal import register as register_legal
+
+    register_legal(commands)  # search, matter …, export verify
     return parser
 
 

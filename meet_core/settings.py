@@ -154,6 +154,16 @@ def _credentials_file(raw: str, home: Path, env: Mapping[str, str]) -> Path | No
     return None
 
 
+def _signing_key_file(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("MEET_EXPORT_SIGNING_KEY_FILE", "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"MEET_EXPORT_SIGNING_KEY_FILE: no such file: {raw!r}")
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -179,6 +189,9 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: int = 30
+    # Ed25519 private key (PEM, PKCS#8) that signs export bundles; None: $MEET_HOME/export-signing-key.pem,
+    # made on first use (development only: a deployment points this at a key it keeps).
+    export_signing_key_file: Path | None = None
     # Event-driven ingestion (docs/pipeline.md): Workspace Events through Pub/Sub.
     ingestion: str = "polling"
     events_topic: str | None = None
@@ -246,6 +259,7 @@ class Settings:
             webhook_secret=_webhook_secret(env),
             webhook_max_attempts=env_int(env, "MEET_WEBHOOK_MAX_ATTEMPTS", 8, 1, 50),
             webhook_backoff_seconds=env_int(env, "MEET_WEBHOOK_BACKOFF_SECONDS", 30, 1, 24 * 3600),
+            export_signing_key_file=_signing_key_file(env),
             ingestion=_ingestion(env, subscription, topic),
             events_topic=topic,
             events_subscription=subscription,

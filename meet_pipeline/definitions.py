@@ -17,6 +17,7 @@ from meet_pipeline.defs.archive import definitions as archive
 from meet_pipeline.defs.compliance import definitions as compliance
 from meet_pipeline.defs.events import definitions as events
 from meet_pipeline.defs.google import definitions as google
+from meet_pipeline.defs.matters import definitions as matters
 from meet_pipeline.defs.meetings import definitions as meetings
 from meet_pipeline.policy import ARCHIVE_JOB, DATABASE_KIND, HARVEST_JOB, OWNERS, RETRY_POLICY
 from meet_pipeline.resources import ClockResource, build_resources
@@ -81,6 +82,7 @@ def build_definitions(
         google.defs,
         meetings.defs,
         archive.defs,
+        matters.defs,
         events.defs,
         compliance.build_defs(settings),
         dg.Definitions(jobs=[with_policy(job) for job in JOBS], resources=resources),

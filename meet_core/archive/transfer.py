@@ -31,6 +31,8 @@ from meet_core.archive.manifest import (
 from meet_core.archive.multipart import Prefetch
 from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, Meeting
 from meet_core.google import DriveFile, GoogleGateway, TranscriptEntry
+from meet_core.matters.collect import collect_archived
+from meet_core.search import index_transcript_entries
 
 TEXT_TYPE = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
@@ -149,7 +151,7 @@ class Archiver:
             return job
         started = time.monotonic()
         try:
-            stored, drive, content_type = self._transfer(job)
+            stored, drive, content_type, searchable = self._transfer(job)
         except Exception as exc:  # every failure is recorded on the row, with its reason
             with self.sessions.begin() as session:
                 mark_failed(session, job.row_id, job.attempt, exc)
@@ -171,9 +173,25 @@ class Archiver:
                 now=self.clock(),
                 actor=self.actor,
             )
+            if recorded and searchable is not None:
+                # Searchable from the moment it is archived (meet_core.search).
+                index_transcript_entries(session, job.row_id, searchable)
+        error = None
+        if recorded:
+            # Matters whose saved search matches collect the meeting; a held matter puts
+            # the new object under legal hold now (meet_core.matters.collect).
+            try:
+                error = collect_archived(self.sessions, self.writer.client, job.row_id, actor=self.actor)
+            except Exception as exc:  # the object is archived: report, and let the next run complete holds
+                error = f"matters not updated: {type(exc).__name__}: {exc}"
         outcome = "archived" if recorded else "skipped"
         return TransferResult(
-            job.artifact_name, job.kind, outcome, stored=stored, seconds=time.monotonic() - started
+            job.artifact_name,
+            job.kind,
+            outcome,
+            stored=stored,
+            error=error,
+            seconds=time.monotonic() - started,
         )
 
     def _claim(self, row_id: int) -> TransferJob | TransferResult:
@@ -199,7 +217,9 @@ class Archiver:
                 organizer_email=organizer or "",
             )
 
-    def _transfer(self, job: TransferJob) -> tuple[ArchivedObject, DriveFacts, str]:
+    def _transfer(self, job: TransferJob) -> tuple[ArchivedObject, DriveFacts, str, bytes | None]:
+        """The stored object, Drive's facts, the content type and, for a transcript's
+        entries, the document to index for search."""
         if not job.source_id:
             raise ValueError(f"{job.artifact_name}: Google gave no file for it")
         key = key_for(self.prefix, job.kind, job.partition_date, job.meeting_id, job.artifact_name)
@@ -214,16 +234,16 @@ class Archiver:
             "google-file-id": job.source_id,
         }
         if job.kind == ArtifactKind.RECORDING:
-            return self._recording(job, key, metadata)
+            return (*self._recording(job, key, metadata), None)
         if job.kind in DOCUMENT_KINDS:
-            return self._document(job, key, metadata)
+            return (*self._document(job, key, metadata), None)
         entries = self.gateway.list_transcript_entries(
             job.artifact_name.removesuffix(ENTRIES_SUFFIX), subject=job.organizer_email
         )
         data = entries_document(
             job.artifact_name.removesuffix(ENTRIES_SUFFIX), job.source_id, entries
         )
-        return self._small(key, data, JSON_TYPE, metadata)
+        return (*self._small(key, data, JSON_TYPE, metadata), data)
 
     def _document(
         self, job: TransferJob, key: str, metadata: dict[str, str]

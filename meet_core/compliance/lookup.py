@@ -23,6 +23,7 @@ from meet_core.db.models import (
     ViolationReason,
     ViolationState,
 )
+from meet_core.matters.service import matters_holding
 
 Row = dict[str, Any]
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -145,6 +146,7 @@ def ledger_day(session: Session, day: str, *, status: str | None = None) -> list
         query = query.where(LedgerEntry.compliance_status == status)
     entries = list(session.scalars(query.order_by(LedgerEntry.scheduled_start, LedgerEntry.meeting_id)))
     people = attendees(session, [e.meeting_id for e in entries])
+    holders = matters_holding(session, [e.meeting_id for e in entries])
     return [
         {
             "meeting_id": e.meeting_id,
@@ -167,6 +169,7 @@ def ledger_day(session: Session, day: str, *, status: str | None = None) -> list
             "joined_count": e.joined_count,
             "invited_joined_count": e.invited_joined_count,
             "attendees": people.get(e.meeting_id, []),
+            "held_by_matters": holders.get(e.meeting_id, []),
         }
         for e in entries
     ]

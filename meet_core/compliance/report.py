@@ -35,6 +35,7 @@ from meet_core.db.models import (
     ViolationReason,
     ViolationState,
 )
+from meet_core.matters.service import matters_holding
 
 HISTORY_DAYS = 30
 LISTED_VIOLATIONS = 200
@@ -71,6 +72,8 @@ class ReportData:
     violation_attendance: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
     # The day's meetings with uninvited attendees: (XOMA id, title, those attendees).
     uninvited: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
+    # The day's meetings under legal hold: (XOMA id, title, names of the matters holding it).
+    legal_holds: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 def gather(session: Session, day: str, now: datetime) -> ReportData:
@@ -140,8 +143,14 @@ def gather(session: Session, day: str, now: datetime) -> ReportData:
         )
         for row in with_guests.itertuples()
     ]
+    holders = matters_holding(session, [str(m) for m in frame["meeting_id"]])
+    held = [
+        (str(row.external_id), str(row.title), holders[str(row.meeting_id)])
+        for row in frame.itertuples()
+        if str(row.meeting_id) in holders
+    ]
     return ReportData(
-        day, now, summaries.get(day), history, listed, count, frame, attendance, uninvited
+        day, now, summaries.get(day), history, listed, count, frame, attendance, uninvited, held
     )
 
 
@@ -178,6 +187,15 @@ def _coverage_rows(frame: pd.DataFrame) -> str:
         for r in gaps.itertuples()
     ]
     return "".join(rows) or '<tr><td colspan="7">Every held meeting was recorded throughout.</td></tr>'
+
+
+def _hold_rows(held: list[tuple[str, str, list[str]]]) -> str:
+    if not held:
+        return '<tr><td colspan="3">none</td></tr>'
+    return "\n".join(
+        f"<tr><td>{escape(xid)}</td><td>{escape(title)}</td><td>{escape(', '.join(names))}</td></tr>"
+        for xid, title, names in held
+    )
 
 
 def render_csv(data: ReportData) -> bytes:
@@ -326,6 +344,9 @@ the tolerance (MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS) are not counted. Inte
 <table><tr><th>meeting (XOMA id)</th><th>title</th><th>email</th><th>display name</th><th>kind</th>
 <th>joined (UTC)</th><th>seconds</th></tr>
 {_uninvited_rows(data.uninvited)}</table>
+<h2>Meetings under legal hold</h2>
+<table><tr><th>meeting (XOMA id)</th><th>title</th><th>held by matters</th></tr>
+{_hold_rows(data.legal_holds)}</table>
 <h2>Open violations</h2>{more}
 <table><tr><th>id</th><th>day</th><th>meeting (XOMA id)</th><th>title</th><th>reason</th>
 <th>detail</th><th>opened (UTC)</th></tr>

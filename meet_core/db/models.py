@@ -559,6 +559,85 @@ class WebhookOutboxEntry(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+# --- Legal matters: search index, matters, holds (migration 0010, docs/compliance.md) ---
+
+
+class SearchKind(enum.StrEnum):
+    """What a search document was made from (smart notes join transcripts when archived)."""
+
+    TRANSCRIPT = "transcript"
+    SMART_NOTE = "smart_note"
+
+
+class SearchDocument(Base):
+    """The searchable text of one archived object: its body (indexed by a PostgreSQL GIN
+    index on ``to_tsvector('simple', body)``, or the SQLite FTS5 table ``search_fts``) and
+    its lines with speaker and time, to show which lines matched."""
+
+    __tablename__ = "search_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("archive_manifest.id", ondelete="CASCADE"), unique=True
+    )
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    language: Mapped[str | None] = mapped_column(String(35))
+    body: Mapped[str] = mapped_column(Text)
+    lines: Mapped[Any] = mapped_column(JSON)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MatterState(enum.StrEnum):
+    OPEN = "open"  # collecting meetings, no hold
+    HELD = "held"  # collecting, and every object of its meetings is under legal hold
+    RELEASED = "released"  # hold lifted by a named person; no longer collects
+
+
+class Matter(Base):
+    """A legal matter: a set of meetings, collected by id or by a saved search."""
+
+    __tablename__ = "matters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16), default=MatterState.OPEN)
+    saved_filters: Mapped[Any | None] = mapped_column(JSON)
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    held_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    release_note: Mapped[str | None] = mapped_column(Text)
+
+
+class MatterMeeting(Base):
+    __tablename__ = "matter_meetings"
+    __table_args__ = (Index("ix_matter_meetings_meeting", "meeting_id"),)
+
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_via: Mapped[str] = mapped_column(String(16))  # id | search | archive
+
+
+class MatterHold(Base):
+    """One matter's hold on one archived object version; ``released_at`` set on release. The
+    S3 legal hold stays ON while any unreleased row names the object."""
+
+    __tablename__ = "matter_holds"
+    __table_args__ = (Index("ix_matter_holds_manifest", "manifest_id", "released_at"),)
+
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), primary_key=True)
+    manifest_id: Mapped[int] = mapped_column(ForeignKey("archive_manifest.id"), primary_key=True)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class EventSubscription(Base):
     """The Workspace Events subscription kept for one organizer (docs/pipeline.md).
 

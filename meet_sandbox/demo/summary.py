@@ -50,6 +50,7 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
             select(func.coalesce(func.sum(LedgerEntry.unrecorded_seconds), 0)).where(LedgerEntry.meeting_id.in_(ids))
         )
         chain = verify_chain(session)
+    legal = _legal_matter(sessions, ids)
     return {
         "meetings": len(ids),
         "held": statuses.get(MeetingStatus.FINISHED, 0),
@@ -63,6 +64,18 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
         "uninvited_attendees": int(uninvited or 0),
         "unrecorded_seconds": int(unrecorded or 0),
         "audit_verified": chain.ok,
+        "matter_objects_held": legal.objects_held,
+        "export_verified": legal.export_verified,
         "runs": dict(pipeline.runs),
         "days": sorted(days),
     }
+
+
+def _legal_matter(sessions: sessionmaker[Session], ids: list[str]) -> Any:
+    """One matter over the demo's meetings: held, exported, the bundle verified."""
+    from meet_core.archive import s3_client
+    from meet_core.settings import get_settings
+    from meet_sandbox.demo.legal import open_hold_export_verify
+
+    settings = get_settings()
+    return open_hold_export_verify(sessions, s3_client(settings), settings, ids)

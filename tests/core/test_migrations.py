@@ -3,7 +3,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from meet_core.db import Base, make_engine
-from meet_core.db.migrate import current_revision, downgrade, head_revision, is_current, upgrade
+from meet_core.db.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    include_name,
+    is_current,
+    upgrade,
+)
 
 
 def test_upgrade_from_empty_and_downgrade_back_to_empty(empty_database_url: str) -> None:
@@ -27,7 +34,8 @@ def test_models_match_migrations(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            context = MigrationContext.configure(conn, opts={"include_name": include_name})
+            diff = compare_metadata(context, Base.metadata)
         assert diff == []
     finally:
         engine.dispose()

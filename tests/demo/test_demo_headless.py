@@ -29,6 +29,8 @@ EXPECTED = {
     "violations": 3,
     "uninvited_attendees": 2,  # the anonymous visitor and the phone dial-in
     "audit_verified": True,
+    "matter_objects_held": 22,  # the demo's matter: 8 recordings + 7 transcripts x (text, entries)
+    "export_verified": True,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from meet_core.db.engine import make_engine
+from meet_core.db.migrate import include_name
 from meet_core.db.models import Base
 
 config = context.config
@@ -23,6 +24,7 @@ def run_migrations() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -4,7 +4,7 @@ One Workspace Events subscription per organizer, with its state and expiry; ever
 event received once, keyed by its CloudEvents ``ce-id``; the backstop's one look per meeting.
 
 Revision ID: 0011
-Revises: 0009 (0007 as briefed; re-chained after 0009 came with the i14emu merge)
+Revises: 0010
 Create Date: 2026-12-04
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from meet_core.db.types import UTCDateTime
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
