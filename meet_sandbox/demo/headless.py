@@ -171,7 +171,7 @@ def _play(stack: Stack) -> dict[str, Any]:
         scenario = Scenario(api=api, people=people, settle=pipeline.settle, say=_say)
         scenario.play()
         pipeline.settle()
-        summary = summarize(sessions, scenario, pipeline)
+        summary = summarize(sessions, scenario, pipeline, stack.settings)
     engine.dispose()
     return summary
 

@@ -106,7 +106,7 @@ def _run(stack: Stack, api_port: int, ui_port: int) -> int:
         # The compliance schedules follow the wall clock; the demo's day has played on the
         # emulator's faster one, so the demo launches what they would (summary.py).
         _say("Judging the day (ledger and its checks, attestation), publishing its report, digesting the audit chain")
-        summary = summarize(sessions, scenario, pipeline)
+        summary = summarize(sessions, scenario, pipeline, stack.settings)
         engine.dispose()
         print(json.dumps(summary, sort_keys=True), flush=True)
         for line in where_to_look(summary, ui_url, api_url, pipeline):

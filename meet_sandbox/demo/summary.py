@@ -9,9 +9,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.audit import verify_chain
 from meet_core.db.models import ArchiveManifestEntry, LedgerEntry, ManifestState, Meeting, MeetingStatus
+from meet_core.settings import Settings
 
 
-def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> dict[str, Any]:
+def summarize(
+    sessions: sessionmaker[Session], scenario: Any, pipeline: Any, settings: Settings
+) -> dict[str, Any]:
     ids = [m["id"] for m in scenario.meetings.values()]
     days = set()
     with sessions() as session:
@@ -50,7 +53,7 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
             select(func.coalesce(func.sum(LedgerEntry.unrecorded_seconds), 0)).where(LedgerEntry.meeting_id.in_(ids))
         )
         chain = verify_chain(session)
-    legal = _legal_matter(sessions, ids)
+    legal = _legal_matter(sessions, ids, settings)
     return {
         "meetings": len(ids),
         "held": statuses.get(MeetingStatus.FINISHED, 0),
@@ -71,11 +74,10 @@ def summarize(sessions: sessionmaker[Session], scenario: Any, pipeline: Any) -> 
     }
 
 
-def _legal_matter(sessions: sessionmaker[Session], ids: list[str]) -> Any:
-    """One matter over the demo's meetings: held, exported, the bundle verified."""
+def _legal_matter(sessions: sessionmaker[Session], ids: list[str], settings: Settings) -> Any:
+    """One matter over the demo's meetings: held, exported, the bundle verified. With the
+    stack's settings: the interactive demo keeps its embedded endpoints out of os.environ."""
     from meet_core.archive import s3_client
-    from meet_core.settings import get_settings
     from meet_sandbox.demo.legal import open_hold_export_verify
 
-    settings = get_settings()
     return open_hold_export_verify(sessions, s3_client(settings), settings, ids)

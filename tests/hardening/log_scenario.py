@@ -86,7 +86,7 @@ def main(out: Path) -> int:
         phase("settle")
         pipeline.settle()
         phase("compliance")
-        print(json.dumps(summarize(sessions, scenario, pipeline)), flush=True)
+        print(json.dumps(summarize(sessions, scenario, pipeline, settings)), flush=True)
         phase("faults")
 
         # Error paths, with every Google fault kind on every API.
