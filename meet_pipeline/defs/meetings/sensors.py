@@ -29,7 +29,6 @@ without a run per tick (docs/pipeline.md, "Sensors and the lineage").
 
 import json
 import time
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -39,14 +38,14 @@ from meet_core.db.models import Meeting
 from meet_core.events.backstop import due_meetings, look, settle_statuses
 from meet_core.events.health import without_active_subscription
 from meet_core.google import GoogleError
-from meet_core.harvest.apply import apply_snapshot, complete_record_names
-from meet_core.harvest.attendance import update_attendance
+from meet_core.harvest.apply import HarvestOutcome, apply_snapshot, complete_record_names
+from meet_core.harvest.attendance import AttendanceSummary, update_attendance
 from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_core.harvest.watchlist import next_batch, resting, watch_list
 from meet_core.provisioning import ProvisionResult, retry_pending
 from meet_pipeline.defs.events.resources import EventsResource
-from meet_pipeline.defs.meetings.lineage import DayChanges
+from meet_pipeline.defs.meetings.lineage import materializations
 from meet_pipeline.policy import SENSOR_INTERVAL_SECONDS
 from meet_pipeline.resources import ClockResource, DatabaseResource, GoogleResource, PolicyResource
 
@@ -172,7 +171,7 @@ def poll(
     after = last_seen if isinstance(last_seen, str) else None
     batch = next_batch(set(watched.ids - rest.keys()), after=after, limit=policy.meetings_per_tick)
     looked, transitions, errors = 0, [], 0
-    days: defaultdict[str, DayChanges] = defaultdict(DayChanges)
+    changed: list[tuple[str, HarvestOutcome, AttendanceSummary]] = []
     last = after
     for meeting_id in batch:
         if time.monotonic() - started > TICK_BUDGET_SECONDS:
@@ -200,7 +199,7 @@ def poll(
             )
         with sessions.begin() as session:
             attendance = update_attendance(session, meeting_id, now=now)
-        days[day].add(outcome, attendance)
+        changed.append((day, outcome, attendance))
         looked += 1
         if meeting_id in watched.backed_off:
             rest[meeting_id] = tick_time
@@ -220,7 +219,7 @@ def poll(
     )
     if transitions:
         context.log.info("%s: %s", summary, "; ".join(transitions))
-    events = [event for day, changes in sorted(days.items()) for event in changes.events(day, "conference_sensor")]
+    events = materializations(changed, "conference_sensor")
     return new_cursor, summary, events
 
 
