@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -270,7 +270,7 @@ class Transcript:
     export_uri: str | None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Transcript:
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
         docs = data.get("docsDestination") or {}
         return cls(
             name=data["name"],
@@ -283,27 +283,9 @@ class Transcript:
 
 
 @dataclass(frozen=True, slots=True)
-class SmartNote:
-    """Gemini's "take notes for me" of a conference: a Google Doc, like a transcript."""
-
-    name: str
-    state: str
-    start: datetime | None
-    end: datetime | None
-    document_id: str | None
-    export_uri: str | None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SmartNote:
-        docs = data.get("docsDestination") or {}
-        return cls(
-            name=data["name"],
-            state=str(data.get("state", "STATE_UNSPECIFIED")),
-            start=parse_time(data.get("startTime")),
-            end=parse_time(data.get("endTime")),
-            document_id=_str(docs.get("document")),
-            export_uri=_str(docs.get("exportUri")),
-        )
+class SmartNote(Transcript):
+    """Gemini's "take notes for me" of a conference: a Google Doc in ``docsDestination``,
+    with the fields and JSON of a transcript."""
 
 
 @dataclass(frozen=True, slots=True)
