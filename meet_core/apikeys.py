@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -49,8 +50,11 @@ class ActiveKey:
     last_used_at: datetime | None
 
 
-_LOOKUP = (
+# A key's row by ``:key_id``: what :func:`verified` checks (meet_api's rate limit counts the
+# request in the same statement: meet_api.lib.ratelimit).
+KEY_LOOKUP = (
     select(
+        ApiKey.id.label("key_id"),
         ApiKey.secret_hash,
         ApiKey.revoked_at,
         ApiKey.last_used_at,
@@ -102,18 +106,38 @@ def client_names(session: Session) -> list[str]:
     return list(session.scalars(select(ApiClient.name).order_by(ApiClient.name)))
 
 
-def authenticate(db: Connection | Session, token: str) -> ActiveKey | None:
-    """The active key for a presented token, or None. Reads only: see :func:`record_use`."""
+@dataclass(frozen=True, slots=True)
+class PresentedKey:
+    """A well-formed token as the lookup needs it: the key id and its secret's hash."""
+
+    key_id: str
+    secret_hash: str
+
+
+def presented(token: str) -> PresentedKey | None:
+    """The key id and secret hash of a well-formed token; None if it is not one."""
     match = KEY_PATTERN.match(token)
     if match is None:
         return None
     key_id, secret = match.groups()
-    key = db.execute(_LOOKUP, {"key_id": key_id}).one_or_none()
+    return PresentedKey(key_id, _hash_secret(secret))
+
+
+def verified(key: PresentedKey, row: Any) -> ActiveKey | None:
+    """The active key if ``row`` (of :data:`KEY_LOOKUP`, or None) matches the presented secret."""
     # Compare even when the key is unknown so that timing does not reveal which ids exist.
-    stored = key.secret_hash if key is not None else "0" * 64
-    if not hmac.compare_digest(stored, _hash_secret(secret)) or key is None or key.revoked_at:
+    stored = row.secret_hash if row is not None else "0" * 64
+    if not hmac.compare_digest(stored, key.secret_hash) or row is None or row.revoked_at:
         return None
-    return ActiveKey(key_id, key.name, key.role, key.client_id, key.client_name, key.last_used_at)
+    return ActiveKey(key.key_id, row.name, row.role, row.client_id, row.client_name, row.last_used_at)
+
+
+def authenticate(db: Connection | Session, token: str) -> ActiveKey | None:
+    """The active key for a presented token, or None. Reads only: see :func:`record_use`."""
+    key = presented(token)
+    if key is None:
+        return None
+    return verified(key, db.execute(KEY_LOOKUP, {"key_id": key.key_id}).one_or_none())
 
 
 def record_use(db: Connection | Session, key: ActiveKey) -> None:

@@ -17,10 +17,10 @@ the processes of one machine), so no two requests can read the same count. The c
 database's, so replicas with skewed clocks still agree on when a window ends. A key's window
 opens with its first request (not on clock minutes), so a burst cannot straddle two windows
 for twice the limit. Refused requests are counted too (``Remaining`` stays 0); they do not
-extend the window. The statement runs right after the key lookup (:mod:`meet_api.domain.auth.middleware`),
-never in a request's transaction: on PostgreSQL in autocommit, so the row is locked for the
-statement alone, and the table is UNLOGGED, so its commit waits for no disk flush; on SQLite
-in the authentication's own short transaction.
+extend the window. On PostgreSQL the upsert and the key lookup are one statement
+(:func:`counted_lookup`, a CTE), never in a request's transaction: in autocommit, so the row
+is locked for the statement alone, and the table is UNLOGGED, so its commit waits for no disk flush; on SQLite it
+runs right after the lookup, in the authentication's own short transaction.
 
 When the statement fails (database down, table missing) the request is refused with 503 and
 ``Retry-After`` (fail closed), as every other database outage is: an unmetered API would let
@@ -37,11 +37,29 @@ and its shared stores are Redis and Valkey: a new component the product must run
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    TextClause,
+    bindparam,
+    case,
+    literal,
+    literal_column,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import insert
+
+from meet_core.apikeys import KEY_LOOKUP, ActiveKey, presented, verified
+from meet_core.db.models import ApiRateWindow
 
 # The database's clock in milliseconds since the epoch, per dialect.
 _NOW_MS = {
@@ -116,5 +134,61 @@ class SharedWindowLimiter:
                 {"key_id": key_id, "window_ms": self.window * 1000},
             ).one()
         except Exception as exc:  # any failure of the store: refuse, as documented
-            raise RateLimitUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+            raise _unavailable(exc) from exc
         return decide(count, window_start, time.time() * 1000, self.limit, self.window)
+
+    def authenticate_and_hit(self, conn: Connection, token: str) -> tuple[ActiveKey, Decision] | None:
+        """The key of ``token`` and its request counted; None for an unknown, revoked or
+        malformed key (nothing counted). On PostgreSQL in one statement
+        (:func:`counted_lookup`); elsewhere the lookup, then :meth:`hit`."""
+        key = presented(token)
+        if key is None:
+            return None
+        if conn.dialect.name != "postgresql":
+            active = verified(key, conn.execute(KEY_LOOKUP, {"key_id": key.key_id}).one_or_none())
+            return None if active is None else (active, self.hit(conn, active.key_id))
+        params = {"key_id": key.key_id, "secret_hash": key.secret_hash, "window_ms": self.window * 1000}
+        try:
+            row = conn.execute(counted_lookup(), params).one_or_none()
+        except Exception as exc:  # as in hit: the statement is the count's too
+            raise _unavailable(exc) from exc
+        active = verified(key, row)
+        if active is None or row is None:
+            return None
+        return active, decide(row.counted, row.window_start, time.time() * 1000, self.limit, self.window)
+
+
+def _unavailable(exc: Exception) -> RateLimitUnavailable:
+    return RateLimitUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+@functools.cache
+def counted_lookup() -> Select[Any]:
+    """PostgreSQL: the key's row (:data:`KEY_LOOKUP`) with the request counted in the same
+    statement, which saves a round trip and a statement's overhead on every request. The
+    count is taken only if ``:secret_hash`` matches an active key, so a wrong secret never
+    uses up a key's allowance (the caller still compares in constant time, and an unmatched
+    hash in SQL tells nothing about the stored one)."""
+    key = KEY_LOOKUP.cte("key")
+    windows = ApiRateWindow
+    now: ColumnElement[int] = literal_column(_NOW_MS["postgresql"])
+    new = insert(windows).from_select(
+        ["key_id", "window_start", "count"],
+        select(key.c.key_id, now, literal(1)).where(
+            key.c.secret_hash == bindparam("secret_hash"), key.c.revoked_at.is_(None)
+        ),
+    )
+    current = windows.window_start > new.excluded.window_start - bindparam("window_ms")
+    counted = (
+        new.on_conflict_do_update(
+            index_elements=[windows.key_id],
+            set_={
+                "count": case((current, windows.count + 1), else_=1),
+                "window_start": case((current, windows.window_start), else_=new.excluded.window_start),
+            },
+        )
+        .returning(windows.count, windows.window_start)
+        .cte("counted")
+    )
+    # (``counted``: a Row's ``count`` is tuple.count)
+    return select(key, counted.c.count.label("counted"), counted.c.window_start).outerjoin(counted, true())

@@ -233,6 +233,20 @@ def test_rate_limit_headers_and_429(api: Api, keys: Keys, api_gateway: Any) -> N
             assert ok.status_code == 200 and ok.headers["ratelimit-remaining"] == "2"
 
 
+def test_a_wrong_secret_uses_up_none_of_the_keys_allowance(api: Api, keys: Keys, api_gateway: Any) -> None:
+    """The key id is public (logs, audit events): someone who knows it but not the secret
+    must not be able to exhaust the key's rate limit."""
+    config = ApiConfig(rate_limit_per_minute=3, rate_limit_window_seconds=3600)
+    forged = keys.service[:-5] + ("AAAAA" if not keys.service.endswith("AAAAA") else "BBBBB")
+    with BackgroundServer(create_app(api.settings, gateway=api_gateway, config=config)) as server:
+        for _ in range(5):
+            refused = httpx.get(server.base_url + PROTECTED, headers={"Authorization": f"Bearer {forged}"})
+            assert_problem(refused, 401)
+            assert "ratelimit-remaining" not in refused.headers
+        ok = httpx.get(server.base_url + PROTECTED, headers={"Authorization": f"Bearer {keys.service}"})
+        assert ok.status_code == 200 and ok.headers["ratelimit-remaining"] == "2"
+
+
 def test_rate_limit_is_shared_by_two_apps_on_one_database(
     api: Api, keys: Keys, api_gateway: Any
 ) -> None:

@@ -132,6 +132,38 @@ def test_list_filter_by_external_id(api: Api, keys: Keys, xoma: httpx.Client) ->
     assert _ids(page) == [meeting_id] and page["total"] == 1
 
 
+def test_list_invitations_carry_their_stored_fields(api: Api, keys: Keys, xoma: httpx.Client) -> None:
+    """A page's invitations (on PostgreSQL read as JSON with the page, on SQLite by a second
+    statement) answer every stored field, ordered by email, timestamps to the microsecond in UTC."""
+    joined = datetime(2031, 3, 1, 9, 0, 1, 123456, tzinfo=UTC)
+    meeting_id = insert_pending(
+        api.sessions,
+        keys.client_id,
+        start_time=BASE,
+        status="finished",
+        participants=[
+            Participant(email="zoe@example.org", display_name="Zoë «Z» O'Neil", role="guest",
+                        response_status="accepted", attended=True, first_joined_at=joined,
+                        last_left_at=joined + timedelta(minutes=25), attended_seconds=1500),
+            Participant(email="amy@example.org", role="guest"),
+        ],
+    )
+    [item] = xoma.get("/api/v1/meetings", params={"status": "finished"}).json()["items"]
+    assert item["id"] == meeting_id
+    zoe = {
+        "email": "zoe@example.org", "display_name": "Zoë «Z» O'Neil", "role": "guest",
+        "response_status": "accepted", "attended": True, "first_joined_at": "2031-03-01T09:00:01.123456Z",
+        "last_left_at": "2031-03-01T09:25:01.123456Z", "attended_seconds": 1500,
+        "kind": None, "matched_by": None,
+    }
+    assert [p["email"] for p in item["participants"]] == ["amy@example.org", "zoe@example.org"]
+    assert item["participants"][1] == zoe
+    assert item["participants"][0]["attended"] is None and item["participants"][0]["first_joined_at"] is None
+    # The same invitations as the detail answers before any harvest.
+    detail = xoma.get(f"/api/v1/meetings/{meeting_id}").json()
+    assert detail["participants"] == item["participants"]
+
+
 def test_cursor_pagination_walks_every_meeting_once(seeded: list[str], xoma: httpx.Client) -> None:
     everything = _ids(xoma.get("/api/v1/meetings").json())
     walked, cursor, pages = [], None, 0

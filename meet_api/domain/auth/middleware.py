@@ -23,7 +23,7 @@ from meet_api.lib.context import current_request_id
 from meet_api.lib.problems import ApiProblem
 from meet_api.lib.ratelimit import Decision, RateLimitUnavailable
 from meet_api.lib.state import AppState, app_state
-from meet_core.apikeys import KEY_PATTERN, authenticate, record_use
+from meet_core.apikeys import KEY_PATTERN, record_use
 from meet_core.audit import append_event
 from meet_core.db.models import Role
 
@@ -39,14 +39,14 @@ def _bearer_token(scope: Scope) -> str | None:
 
 
 def _lookup(state: AppState, token: str) -> tuple[Principal, Decision] | None:
-    """The key's principal and its rate-limit decision. On PostgreSQL each statement commits
-    by itself (autocommit: the upsert is atomic alone and holds the count's row for itself
-    only, and no BEGIN/COMMIT round trips); on SQLite, in one short transaction."""
+    """The key's principal and its rate-limit decision. On PostgreSQL one statement in
+    autocommit (the lookup with the count: :meth:`SharedWindowLimiter.authenticate_and_hit`);
+    on SQLite, in one short transaction."""
     with state.reader.begin() as conn:  # commits last_used_at when due, and the count
-        key = authenticate(conn, token)
-        if key is None:
+        found = state.limiter.authenticate_and_hit(conn, token)
+        if found is None:
             return None
-        decision = state.limiter.hit(conn, key.key_id)
+        key, decision = found
         record_use(conn, key)  # after the count: a request refused 503 leaves no trace
     principal = Principal(
         key_id=key.key_id,

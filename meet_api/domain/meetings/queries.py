@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import itertools
 import json
 from collections import namedtuple
 from collections.abc import Sequence
@@ -18,20 +19,23 @@ import msgspec
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import (
-    ARRAY,
     BindParameter,
     ColumnElement,
+    Connection,
     Select,
     String,
+    Text,
     and_,
-    any_,
     bindparam,
     case,
+    cast,
     func,
+    literal_column,
     or_,
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from meet_api.domain.auth.principal import Principal
 from meet_api.domain.meetings.presenters import (
@@ -193,24 +197,49 @@ def _page_participants(page_ids: ColumnElement[bool]) -> Select[*tuple[Any, ...]
     )
 
 
-# The invitations of a page's meetings. PostgreSQL takes the ids as one array parameter, so
-# the compiled statement is reused as is; an expanding IN is re-rendered for every page.
-_PAGE_PARTICIPANTS = {
-    "postgresql": _page_participants(Participant.meeting_id == any_(bindparam("ids", type_=ARRAY(String)))),
-    "sqlite": _page_participants(Participant.meeting_id.in_(bindparam("ids", expanding=True))),
-}
+# SQLite: the invitations of a page's meetings in a second statement.
+_PAGE_PARTICIPANTS = _page_participants(Participant.meeting_id.in_(bindparam("ids", expanding=True)))
+
+# PostgreSQL: each meeting's invitations ride along with its row, as a JSON array of
+# ParticipantOut objects that msgspec decodes straight into structs (timestamps included).
+# One statement instead of two, and no Python per value: the largest part of a list page's
+# CPU was reading 150 invitation rows and building their structs.
+_INVITED_JSON = (
+    select(
+        func.coalesce(
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_object(
+                        *itertools.chain.from_iterable(
+                            (literal_column(f"'{c.key}'"), c) for c in _PARTICIPANT_COLUMNS
+                        )
+                    ),
+                    Participant.email,
+                )
+            ),
+            literal_column("'[]'::json"),
+        )
+    )
+    .where(Participant.meeting_id == Meeting.id)
+    .scalar_subquery()
+)
+_INVITED_COLUMN = cast(_INVITED_JSON, Text).label("invited")
+_decode_invited = msgspec.json.Decoder(list[ParticipantOut]).decode
 
 
 @functools.cache
 def _list_statements(
-    filters: tuple[str, ...], after: bool, with_total: bool
+    filters: tuple[str, ...], after: bool, with_total: bool, invited_inline: bool
 ) -> tuple[Select[*tuple[Any, ...]], Select[int]]:
     """(page, total alone) for one combination of filters; with ``with_total`` the page's
-    rows carry the total too."""
+    rows carry the total too, with ``invited_inline`` their invitations (PostgreSQL)."""
     conditions = [_FILTERS[name] for name in filters]
     count = select(func.count()).select_from(Meeting).where(*conditions)
-    # The total rides along with the page (evaluated once by the database).
-    columns = (*_MEETING_COLUMNS, count.scalar_subquery().label("total")) if with_total else _MEETING_COLUMNS
+    columns: tuple[Any, ...] = _MEETING_COLUMNS
+    if invited_inline:
+        columns = (*columns, _INVITED_COLUMN)
+    if with_total:  # the total rides along with the page (evaluated once by the database)
+        columns = (*columns, count.scalar_subquery().label("total"))
     page = (
         select(*columns)
         .where(*conditions, *([_FILTERS["after"]] if after else []))
@@ -243,26 +272,33 @@ def list_meetings(
     params = {name: params[name] for name in filters}
     if cursor:
         params["after_start"], params["after_id"] = decode_cursor(cursor)
-    page_statement, count = _list_statements(filters, bool(cursor), include_total)
     total: int | None = None
     with state.reader.connect() as conn:
+        inline = conn.dialect.name == "postgresql"
+        page_statement, count = _list_statements(filters, bool(cursor), include_total, inline)
         rows = conn.execute(page_statement, {**params, "limit": limit + 1}).all()
         if include_total:
             # An empty page (past the end, or nothing matches) has no row to carry the total.
             total = rows[0].total if rows else conn.scalar(count, params) or 0
-        page: list[Any] = [_MeetingRow._make(row[:_M]) for row in rows[:limit]]
-        invited: dict[str, list[ParticipantOut]] = {m.id: [] for m in page}
-        if page:
-            participants = _PAGE_PARTICIPANTS[conn.dialect.name]
-            for p in conn.execute(participants, {"ids": list(invited)}).all():
-                invited[p[0]].append(participant_out(_ParticipantRow._make(p[1:])))
-    next_cursor = encode_cursor(page[-1].start_time, page[-1].id) if len(rows) > limit else None
-    return MeetingPage(
-        items=[MeetingOut(**meeting_fields(m, invited[m.id])) for m in page],
-        total=total,
-        limit=limit,
-        next_cursor=next_cursor,
-    )
+        page = rows[:limit]
+        if inline:
+            items = [
+                MeetingOut(**meeting_fields(_MeetingRow._make(row[:_M]), _decode_invited(row[_M])))
+                for row in page
+            ]
+        else:
+            items = _with_invitations(conn, [_MeetingRow._make(row[:_M]) for row in page])
+    next_cursor = encode_cursor(items[-1].start_time, items[-1].id) if len(rows) > limit else None
+    return MeetingPage(items=items, total=total, limit=limit, next_cursor=next_cursor)
+
+
+def _with_invitations(conn: Connection, page: list[Any]) -> list[MeetingOut]:
+    """A page's meetings with their invitations read in a second statement."""
+    invited: dict[str, list[ParticipantOut]] = {m.id: [] for m in page}
+    if page:
+        for p in conn.execute(_PAGE_PARTICIPANTS, {"ids": list(invited)}).all():
+            invited[p[0]].append(participant_out(_ParticipantRow._make(p[1:])))
+    return [MeetingOut(**meeting_fields(m, invited[m.id])) for m in page]
 
 
 # The detail in one statement (a second and a third only for failed archiving and for a
