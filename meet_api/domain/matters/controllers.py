@@ -22,10 +22,10 @@ from meet_api.domain.matters.schemas import (
     MatterRelease,
     ReleaseOut,
 )
-from meet_api.domain.meetings.controllers import run
 from meet_api.lib.body import StrictBody, require_json_body
 from meet_api.lib.problems import AUTHENTICATED_ERRORS, problem_responses
 from meet_api.lib.state import AppState
+from meet_api.lib.threads import run
 
 MatterRef = Annotated[str, PathParameter(max_length=200, description="The matter's name or number")]
 BODY_ERRORS = (*AUTHENTICATED_ERRORS, 409, 413, 415, 422)

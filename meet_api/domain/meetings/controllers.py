@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
@@ -32,10 +31,10 @@ from meet_api.domain.meetings.validation import validate_create, validate_patch
 from meet_api.lib.body import StrictBody, require_json_body
 from meet_api.lib.problems import AUTHENTICATED_ERRORS, ApiProblem, problem_responses
 from meet_api.lib.state import AppState
+from meet_api.lib.threads import run
 from meet_core.db.models import MeetingStatus, Role
 from meet_core.provisioning import ProvisionOutcome, ProvisionResult, provision_meeting
 
-T = TypeVar("T")
 RFC3339_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
@@ -88,11 +87,6 @@ the meeting's conference records. Roles: all.
 AUDIT_DOC = _doc("""
 Follow `next_after_seq` for more. Roles: admin, auditor.
 """)
-
-
-async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run blocking work (database, Google) in a worker thread, off the event loop."""
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
 
 def _etag(version: int) -> str:

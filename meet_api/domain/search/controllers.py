@@ -9,11 +9,11 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from meet_api.domain.auth.guards import AUDIT_READERS
-from meet_api.domain.meetings.controllers import run
 from meet_api.domain.search.schemas import SearchPage
 from meet_api.domain.search.services import run_search
 from meet_api.lib.problems import AUTHENTICATED_ERRORS, problem_responses
 from meet_api.lib.state import AppState
+from meet_api.lib.threads import run
 
 SEARCH_DOC = """
 Words must all occur in a transcript (or smart note); "quoted phrases" must occur as written.
