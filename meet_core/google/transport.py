@@ -1,8 +1,8 @@
 """Per-thread HTTP clients and the attempt counter.
 
 httplib2.Http is not thread-safe, so every thread gets its own ``AuthorizedHttp`` (and the
-discovery-built services bound to it) per impersonated subject. Credentials are shared per
-subject across threads so one token serves them all.
+discovery-built services bound to it) per API and impersonated subject. Credentials are
+shared per API and subject across threads, so one token, scoped to that API, serves them all.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import google_auth_httplib2
 import httplib2
 from googleapiclient.discovery import build
 
-from meet_core.google.auth import SELF_SCOPES
+from meet_core.google.auth import API_SCOPES
 
 # api -> (discovery name, version, path under the emulator base URL)
 APIS: dict[str, tuple[str, str, str]] = {
@@ -76,43 +76,45 @@ class ClientPool:
         self._endpoint = endpoint.rstrip("/") if endpoint else None
         self._timeout = http_timeout
         self._lock = threading.Lock()
-        self._by_subject: dict[str, google.auth.credentials.Credentials] = {}
+        self._by_key: dict[tuple[str, str], google.auth.credentials.Credentials] = {}
         self._local = threading.local()
 
-    def credentials(self, subject: str) -> google.auth.credentials.Credentials:
+    def credentials(self, api: str, subject: str) -> google.auth.credentials.Credentials:
+        """One credential (so one token) per API and subject, shared by every thread, scoped
+        to that API's own scopes (:data:`API_SCOPES`)."""
         with self._lock:
-            creds = self._by_subject.get(subject)
+            creds = self._by_key.get((api, subject))
             if creds is None:
                 # Domain-wide delegation: act as the organizer. Other credential kinds
-                # (e.g. user credentials in a test) have no subject and are used as they are.
-                if subject == SELF:
-                    with_scopes = getattr(self._base, "with_scopes", None)
-                    creds = with_scopes(list(SELF_SCOPES)) if with_scopes else self._base
-                else:
-                    with_subject = getattr(self._base, "with_subject", None)
-                    creds = with_subject(subject) if with_subject else self._base
-                self._by_subject[subject] = creds
+                # (e.g. user credentials in a test) have neither scopes nor subject to set.
+                with_scopes = getattr(self._base, "with_scopes", None)
+                creds = with_scopes(list(API_SCOPES[api])) if with_scopes else self._base
+                with_subject = getattr(creds, "with_subject", None)
+                if subject != SELF and with_subject:
+                    creds = with_subject(subject)
+                self._by_key[(api, subject)] = creds
             return creds
 
-    def http(self, subject: str) -> google_auth_httplib2.AuthorizedHttp:
-        cache: dict[str, google_auth_httplib2.AuthorizedHttp] = self._thread_cache("http")
-        authed = cache.get(subject)
+    def http(self, api: str, subject: str) -> google_auth_httplib2.AuthorizedHttp:
+        cache: dict[tuple[str, str], google_auth_httplib2.AuthorizedHttp] = self._thread_cache("http")
+        authed = cache.get((api, subject))
         if authed is None:
             raw = httplib2.Http(timeout=self._timeout)
-            authed = google_auth_httplib2.AuthorizedHttp(self.credentials(subject), http=raw)
-            cache[subject] = authed
+            authed = google_auth_httplib2.AuthorizedHttp(self.credentials(api, subject), http=raw)
+            cache[(api, subject)] = authed
         return authed
 
     def drop_connections(self, subject: str) -> None:
         """Close this thread's sockets for ``subject`` after a transport failure, so a late
         answer to a timed-out request can never be read as the answer to the next one."""
-        authed = self._thread_cache("http").get(subject)
-        if authed is None:
-            return
-        connections = authed.http.connections
-        for connection in list(connections.values()):
-            connection.close()
-        connections.clear()
+        cache: dict[tuple[str, str], google_auth_httplib2.AuthorizedHttp] = self._thread_cache("http")
+        for (_, owner), authed in cache.items():
+            if owner != subject:
+                continue
+            connections = authed.http.connections
+            for connection in list(connections.values()):
+                connection.close()
+            connections.clear()
 
     def service(self, api: str, subject: str) -> Any:
         cache: dict[tuple[str, str], Any] = self._thread_cache("services")
@@ -123,7 +125,7 @@ class ClientPool:
             service = build(
                 name,
                 version,
-                http=self.http(subject),
+                http=self.http(api, subject),
                 static_discovery=True,
                 cache_discovery=False,
                 client_options=options,

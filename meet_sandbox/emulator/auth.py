@@ -103,6 +103,14 @@ def issue_token(store: Store, request: Request, organizer_domain: str) -> Respon
         scopes = str(claims.get("scope") or "").split()
         if not scopes:
             raise OAuthError("invalid_scope", "Empty or missing scope not allowed.")
+        withheld = set(scopes) & set(store.settings["withheld_scopes"])
+        if "sub" in claims and withheld:  # as Google answers when the delegation lacks a scope
+            raise OAuthError(
+                "unauthorized_client",
+                "Client is unauthorized to retrieve access tokens using this method, or client "
+                "not authorized for any of the scopes requested.",
+                401,
+            )
         subject = claims.get("sub") or claims["iss"]
         if not isinstance(subject, str) or (
             "sub" in claims and subject.rsplit("@", 1)[-1].lower() != organizer_domain.lower()

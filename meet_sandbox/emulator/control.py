@@ -111,6 +111,9 @@ def advance(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
     return clock(emu, request, body)
 
 
+SCOPE_PREFIX = "https://www.googleapis.com/auth/"
+
+
 def settings(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
     current = emu.store.settings
     if request.method == "GET":
@@ -124,7 +127,10 @@ def settings(emu: Emulator, request: Request, body: dict[str, Any]) -> Any:
             raise ControlError(400, f"{key}: expected {expected.__name__}")
         if expected in (int, float) and value < 0:
             raise ControlError(400, f"{key}: expected a value >= 0")
-        if expected is list and not all(isinstance(v, str) and "@" in v for v in value):
+        if key == "withheld_scopes":
+            if not all(isinstance(v, str) and v.startswith(SCOPE_PREFIX) for v in value):
+                raise ControlError(400, f"{key}: expected a list of {SCOPE_PREFIX}… scopes")
+        elif expected is list and not all(isinstance(v, str) and "@" in v for v in value):
             raise ControlError(400, f"{key}: expected a list of email addresses")
         if key.endswith("_rate") and value > 1:
             raise ControlError(400, f"{key}: expected a fraction between 0 and 1")

@@ -35,6 +35,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "external_visible_emails": [],
     # Subjects that may read Directory users.get with viewType=admin_view.
     "directory_admins": [],
+    # Scopes the Workspace admin has not granted the service account for domain-wide
+    # delegation: a delegated token asking for any of them is refused (unauthorized_client).
+    "withheld_scopes": [],
     # How Meet writes transcripts to Drive: "google_doc" (export only) or "text" (alt=media).
     "transcript_format": "google_doc",
     # Emulated seconds from the end of a smart-notes session to FILE_GENERATED.

@@ -12,7 +12,7 @@ from google.auth import crypt, jwt
 from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
-from meet_sandbox.emulator import EmulatorServer, write_service_account
+from meet_sandbox.emulator import EmulatorServer, SandboxClient, write_service_account
 
 from .conftest import (
     CALENDAR_EVENTS,
@@ -156,6 +156,26 @@ def test_api_calls_without_a_valid_token_get_401(
         assert error["status"] == "UNAUTHENTICATED" and "errors" not in error
     else:
         assert error["errors"][0]["reason"] in ("required", "authError")
+
+
+def test_a_scope_withheld_from_the_delegation_is_refused_at_the_token_endpoint(
+    server: EmulatorServer, key_file: Path
+) -> None:
+    """As Google: a delegated token (with ``sub``) that asks for a scope the admin did not
+    grant is refused with 401 unauthorized_client; without it, or acting as the service
+    account itself, a token is issued."""
+    sandbox = SandboxClient(server.base_url)
+    sandbox.settings(withheld_scopes=[SPACE_CREATED])
+    try:
+        asked = f"{CALENDAR_EVENTS} {SPACE_CREATED}"
+        status, body = _token(server, {"grant_type": JWT_BEARER, "assertion": _assertion(key_file, scope=asked)})
+        assert (status, body["error"]) == (401, "unauthorized_client")
+        status, _ = _token(server, {"grant_type": JWT_BEARER, "assertion": _assertion(key_file)})
+        assert status == 200
+        itself = _assertion(key_file, scope=SPACE_CREATED, sub=None)
+        assert _token(server, {"grant_type": JWT_BEARER, "assertion": itself})[0] == 200
+    finally:
+        sandbox.settings(withheld_scopes=[])
 
 
 def test_missing_scope_gets_403(key_file: Path, server: EmulatorServer) -> None:

@@ -138,6 +138,8 @@ def test_smart_notes_only_when_the_space_has_them_on(google: Google, sandbox: Sa
         {"external_visible_emails": "guest@other.org"},
         {"external_visible_emails": ["not an email"]},
         {"directory_admins": [7]},
+        {"withheld_scopes": ["calendar.events"]},
+        {"withheld_scopes": "https://www.googleapis.com/auth/calendar.events"},
     ],
 )
 def test_garbage_settings_are_refused(sandbox: SandboxClient, garbage: dict[str, object]) -> None:

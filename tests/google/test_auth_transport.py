@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from meet_core.google import SCOPES, CallCounter, GoogleGateway
-from meet_core.google.auth import load_service_account
+from meet_core.google.auth import API_SCOPES, load_service_account
+from meet_core.google.transport import APIS, SELF
 from meet_core.settings import Settings
 from meet_sandbox.emulator import SandboxClient
 from tests.google.conftest import ORGANIZER, api_requests
@@ -84,15 +85,29 @@ def test_one_token_per_subject_shared_by_threads(
 
 def test_clients_are_per_thread_and_per_subject(gateway: GoogleGateway) -> None:
     pool = gateway._pool
-    mine = pool.http(ORGANIZER)
-    assert pool.http(ORGANIZER) is mine and pool.http("other@example.com") is not mine
+    mine = pool.http("meet", ORGANIZER)
+    assert pool.http("meet", ORGANIZER) is mine and pool.http("meet", "other@example.com") is not mine
+    assert pool.http("calendar", ORGANIZER) is not mine  # another API: another token
     assert pool.service("meet", ORGANIZER) is pool.service("meet", ORGANIZER)
     theirs: list[object] = []
-    thread = threading.Thread(target=lambda: theirs.append(pool.http(ORGANIZER)))
+    thread = threading.Thread(target=lambda: theirs.append(pool.http("meet", ORGANIZER)))
     thread.start()
     thread.join()
     assert theirs[0] is not mine
-    assert pool.credentials(ORGANIZER) is pool.credentials(ORGANIZER)  # token shared across threads
+    # token shared across threads
+    assert pool.credentials("meet", ORGANIZER) is pool.credentials("meet", ORGANIZER)
+
+
+def test_each_apis_token_carries_only_that_apis_scopes(gateway: GoogleGateway) -> None:
+    """A token leaked from one API's client (say Calendar's) reads nothing of another's
+    (Drive's recordings); delegated APIs act as the subject, Pub/Sub as the account itself."""
+    pool = gateway._pool
+    assert set(API_SCOPES) == set(APIS)
+    for api, scopes in API_SCOPES.items():
+        creds = pool.credentials(api, SELF if api == "pubsub" else ORGANIZER)
+        assert tuple(creds.scopes) == scopes, api
+        assert creds._subject == (None if api == "pubsub" else ORGANIZER), api
+    assert set(SCOPES) == {s for api, scopes in API_SCOPES.items() if api != "pubsub" for s in scopes}
 
 
 def test_call_counter_is_thread_safe() -> None:

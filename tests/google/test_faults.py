@@ -146,14 +146,38 @@ def test_client_errors_are_not_retried(
 def test_missing_scope_is_permission_denied_once(
     settings: Settings, sandbox: SandboxClient
 ) -> None:
+    """Credentials that lack a method's scope (a user credential, which the gateway cannot
+    re-scope) get Google's 403 once, without retries."""
     narrow = service_account.Credentials.from_service_account_file(
         str(settings.google_credentials_file), scopes=[SCOPES[0]]
     ).with_token_uri(f"{settings.google_endpoint}/token")
+    narrow.with_scopes = None  # type: ignore[assignment, method-assign]  # as user credentials have none
     gateway = GoogleGateway(settings, narrow, retry_policy=FAST_RETRY)
     with pytest.raises(PermissionDenied) as info:
         gateway.create_space()
     assert (info.value.status, info.value.method) == (403, "meet.spaces.create")
     assert len(api_requests(sandbox, "meet.spaces.create")) == gateway.calls.total == 1
+
+
+def test_a_scope_the_admin_has_not_delegated_is_permission_denied_once(
+    settings: Settings, sandbox: SandboxClient
+) -> None:
+    """The Workspace admin granted the delegation without Meet's `created` scope: the token
+    endpoint refuses Meet's token (unauthorized_client), no retry, no Meet request; Calendar,
+    whose token does not ask for it, still works."""
+    created = "https://www.googleapis.com/auth/meetings.space.created"
+    sandbox.settings(withheld_scopes=[created])
+    try:
+        gateway = GoogleGateway(settings, retry_policy=FAST_RETRY)
+        with pytest.raises(PermissionDenied, match="unauthorized_client") as info:
+            gateway.create_space()
+        assert info.value.method == "meet.spaces.create" and gateway.calls.total == 1
+        assert api_requests(sandbox, "meet.spaces.create") == []
+        with pytest.raises(NotFound):  # Calendar answers: its token was issued
+            gateway.get_event("evt0nosuchevent0")
+        assert len(api_requests(sandbox, "calendar.events.get")) == 1
+    finally:
+        sandbox.settings(withheld_scopes=[])
 
 
 def test_persistent_failure_ends_with_google_unavailable(
