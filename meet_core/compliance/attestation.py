@@ -1,5 +1,5 @@
 """A day's attestation: a small JSON document, written to S3 under Object Lock only when
-the day's held meetings all have archived recordings (read from the day's ledger, the same
+the day's held meetings are all recorded in full and archived (read from the day's ledger, the same
 rows the ``held_meetings_recorded`` check reads), that fixes the day's ledger by a
 fingerprint an auditor can recompute from the table."""
 
@@ -14,16 +14,19 @@ from sqlalchemy.orm import Session
 from meet_core.archive import ArchivedObject, ArchiveWriter, object_key
 from meet_core.db.models import ComplianceDailySummary, LedgerEntry, ViolationReason
 
-# The reasons that say a held meeting of the day has no archived recording.
+# The reasons that say a held meeting of the day is not recorded in full and archived: no
+# recording, a recording not archived in time, or people present while no recording ran
+# (beyond MEET_COMPLIANCE_COVERAGE_TOLERANCE_SECONDS).
 UNRECORDED = (
     ViolationReason.HELD_WITHOUT_RECORDING,
     ViolationReason.RECORDING_NOT_ARCHIVED_IN_TIME,
+    ViolationReason.UNRECORDED_TIME,
 )
 
 
 def held_unrecorded(session: Session, day: str) -> tuple[int, list[LedgerEntry]]:
-    """The day's held meetings and those of them without an archived recording (ledger rows
-    whose reasons include an UNRECORDED one), in scheduled order."""
+    """The day's held meetings and those of them not recorded in full and archived (ledger
+    rows whose reasons include an UNRECORDED one), in scheduled order."""
     held = list(
         session.scalars(
             select(LedgerEntry)
@@ -67,7 +70,7 @@ def attest_day(session: Session, writer: ArchiveWriter, *, day: str, prefix: str
     summary = session.get(ComplianceDailySummary, day)
     document = {
         "day": day,
-        "statement": "every held meeting of the day has an archived recording",
+        "statement": "every held meeting of the day was recorded in full and its recordings archived",
         "ledger_rows": rows,
         "ledger_fingerprint_sha256": fingerprint,
         "fingerprint_columns": list(FINGERPRINT_COLUMNS),

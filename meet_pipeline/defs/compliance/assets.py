@@ -144,10 +144,11 @@ def compliance_ledger(
     deps=[compliance_ledger],
     output_required=False,
     description=(
-        "A locked JSON attestation that every held meeting of the day has an archived "
-        "recording, with a fingerprint of the day's ledger. Written only for a settled day "
-        "(no pending meeting) and only when every held meeting has an archived recording "
-        "(what the check held_meetings_recorded reports, read from the same ledger rows)."
+        "A locked JSON attestation that every held meeting of the day was recorded in full "
+        "and archived, with a fingerprint of the day's ledger. Written only for a settled day "
+        "(no pending meeting) and only when no held meeting lacks a recording, an archived "
+        "recording or recorded time (what the check held_meetings_recorded reports, read from "
+        "the same ledger rows)."
     ),
 )
 def compliance_attestation(
@@ -170,7 +171,7 @@ def compliance_attestation(
         _, unrecorded = held_unrecorded(session, day)
         if unrecorded:
             context.log.info(
-                "%s: %d held meeting(s) without an archived recording; not attested",
+                "%s: %d held meeting(s) not recorded in full and archived; not attested",
                 day,
                 len(unrecorded),
             )

@@ -24,8 +24,9 @@ def _listing(lines: list[str]) -> dg.MetadataValue:
 @dg.asset_check(
     asset=compliance_ledger,
     description=(
-        "Every held meeting of the day has its recordings archived (no held_without_recording, "
-        "no recording_not_archived_in_time). A day that fails it is not attested."
+        "Every held meeting of the day is recorded in full and archived (no "
+        "held_without_recording, recording_not_archived_in_time or unrecorded_time). A day "
+        "that fails it is not attested."
     ),
 )
 def held_meetings_recorded(
@@ -44,10 +45,10 @@ def held_meetings_recorded(
             for r in bad
         ]
     verdict = (
-        f"{day}: {len(bad)} of {held} held meeting(s) without an archived recording; "
+        f"{day}: {len(bad)} of {held} held meeting(s) not recorded in full and archived; "
         "the day is not attested"
         if bad
-        else f"{day}: all {held} held meeting(s) have an archived recording"
+        else f"{day}: all {held} held meeting(s) recorded in full and archived"
     )
     return dg.AssetCheckResult(
         passed=not bad,
@@ -56,7 +57,7 @@ def held_meetings_recorded(
         metadata={
             "day": dg.MetadataValue.text(day),
             "held_meetings": held,
-            "without_archived_recording": len(bad),
+            "not_recorded_in_full": len(bad),
             "violations": _table(listed[:LISTED]),
             "meetings": _listing(
                 [f"`{r['external_id']}` ({r['meeting_id']}): {r['violation_reasons']}" for r in listed]
