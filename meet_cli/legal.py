@@ -199,6 +199,59 @@ def _export_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _search_index_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.db.models import Meeting
+    from meet_core.search.reindex import rebuild
+
+    sessions = _sessions(settings)
+    if args.meeting is not None:
+        with sessions() as session:
+            if session.get(Meeting, args.meeting) is None:
+                raise ValueError(f"--meeting: no meeting with id {args.meeting!r}")
+    report = rebuild(sessions, _s3(settings), since=args.since, meeting_id=args.meeting,
+                     actor=_actor(args), progress=lambda text: print(text, file=sys.stderr))
+    if args.json:
+        _print({"objects": report.objects, "changed": report.changed, "unchanged": report.unchanged,
+                "failures": report.failures})
+    else:
+        print(f"search index: {report.objects} archived transcript(s) and smart note(s) read back from S3 "
+              f"(SHA-256 checked): {report.changed} changed, {report.unchanged} unchanged, "
+              f"{len(report.failures)} failed")
+    for failure in report.failures:
+        print(f"  NOT INDEXED: {failure}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _matter_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from meet_core.matters.collect import reconcile
+
+    report = reconcile(_sessions(settings), _s3(settings), actor=_actor(args))
+    print(f"matters: {report.collected} archived object(s) collected, {report.holds_recorded} missing hold(s) "
+          f"recorded, {report.newly_held} newly held (S3 legal hold ON, read back); still waiting: "
+          f"{report.queued} to collect, {report.unconfirmed} hold(s) unconfirmed")
+    for failure in report.failures:
+        print(f"  NOT DONE: {failure}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _since(raw: str) -> Any:
+    from meet_core.search.filters import parse_moment
+
+    try:
+        return parse_moment("--since", raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _meeting_id(raw: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a meeting id (a UUID): {raw!r}") from None
+
+
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client", help="the API client (name or id) the meetings belong to")
     parser.add_argument("--from", help="scheduled start on or after (YYYY-MM-DD or RFC 3339)")
@@ -223,6 +276,17 @@ def register(commands: Any) -> None:
     search.add_argument("--limit", type=_positive, default=50, metavar="N")
     search.add_argument("--json", action="store_true", help="JSON instead of a table")
     search.set_defaults(handler=_search)
+
+    index = commands.add_parser("search-index", help="the search index of archived transcripts and smart notes")
+    index_commands = index.add_subparsers(dest="search_index_command", required=True)
+    rebuild = index_commands.add_parser(
+        "rebuild", help="(re)index archived transcripts and smart notes from S3 (checksums verified); idempotent")
+    rebuild.add_argument("--since", type=_since, metavar="DATE",
+                         help="only objects archived at or after (YYYY-MM-DD or RFC 3339 with offset)")
+    rebuild.add_argument("--meeting", type=_meeting_id, metavar="ID", help="only this meeting's objects")
+    rebuild.add_argument("--json", action="store_true", help="the summary as JSON")
+    rebuild.add_argument("--by", help="who runs it (audited; default: cli:<user>)")
+    rebuild.set_defaults(handler=_search_index_rebuild)
 
     matter = commands.add_parser("matter", help="legal matters: collect, hold, release, export").add_subparsers(
         dest="matter_command", required=True)
@@ -254,6 +318,10 @@ def register(commands: Any) -> None:
     listing = matter.add_parser("list", help="every matter")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_matter_list)
+    reconcile = matter.add_parser(
+        "reconcile", help="finish what the archive left: saved-search joins and unconfirmed legal holds")
+    reconcile.add_argument("--by")
+    reconcile.set_defaults(handler=_matter_reconcile)
     export = matter.add_parser("export", help="write a signed bundle anyone can verify offline")
     export.add_argument("matter", metavar="N")
     export.add_argument("--out", required=True, metavar="DIR", help="a new or empty directory")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,8 +31,8 @@ from meet_core.archive.manifest import (
 from meet_core.archive.multipart import Prefetch
 from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, Meeting
 from meet_core.google import DriveFile, GoogleGateway, TranscriptEntry
-from meet_core.matters.collect import collect_archived
-from meet_core.search import index_transcript_entries
+from meet_core.matters.collect import collect_archived, enqueue_collect
+from meet_core.search.index import MAX_DOCUMENT_BYTES, index_document
 
 TEXT_TYPE = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
@@ -129,6 +129,19 @@ def entries_document(
     )
 
 
+def _copied(chunks: Iterable[bytes], keep: list[bytes]) -> Iterator[bytes]:
+    """Pass the chunks on, keeping a copy while the total stays within MAX_DOCUMENT_BYTES."""
+    total, over = 0, False
+    for chunk in chunks:
+        total += len(chunk)
+        if not over and total <= MAX_DOCUMENT_BYTES:
+            keep.append(bytes(chunk))
+        elif not over:
+            keep.clear()
+            over = True
+        yield chunk
+
+
 class Archiver:
     """Archives manifest rows; safe to call from several threads at once."""
 
@@ -173,9 +186,17 @@ class Archiver:
                 now=self.clock(),
                 actor=self.actor,
             )
+            if recorded:
+                # Matters collect it (below, or the reconcile if that fails): marked durably.
+                enqueue_collect(session, [job.row_id])
             if recorded and searchable is not None:
-                # Searchable from the moment it is archived (meet_core.search).
-                index_transcript_entries(session, job.row_id, searchable)
+                # Searchable from the moment it is archived (meet_core.search); a document
+                # that cannot be indexed stays archived (`meet-archive search-index rebuild`).
+                try:
+                    with session.begin_nested():
+                        index_document(session, job.row_id, searchable)
+                except ValueError:
+                    pass
         error = None
         if recorded:
             # Matters whose saved search matches collect the meeting; a held matter puts
@@ -218,8 +239,8 @@ class Archiver:
             )
 
     def _transfer(self, job: TransferJob) -> tuple[ArchivedObject, DriveFacts, str, bytes | None]:
-        """The stored object, Drive's facts, the content type and, for a transcript's
-        entries, the document to index for search."""
+        """The stored object, Drive's facts, the content type and, for a transcript (entries
+        or text) or smart notes, the document to index for search."""
         if not job.source_id:
             raise ValueError(f"{job.artifact_name}: Google gave no file for it")
         key = key_for(self.prefix, job.kind, job.partition_date, job.meeting_id, job.artifact_name)
@@ -236,7 +257,7 @@ class Archiver:
         if job.kind == ArtifactKind.RECORDING:
             return (*self._recording(job, key, metadata), None)
         if job.kind in DOCUMENT_KINDS:
-            return (*self._document(job, key, metadata), None)
+            return self._document(job, key, metadata)
         entries = self.gateway.list_transcript_entries(
             job.artifact_name.removesuffix(ENTRIES_SUFFIX), subject=job.organizer_email
         )
@@ -247,16 +268,19 @@ class Archiver:
 
     def _document(
         self, job: TransferJob, key: str, metadata: dict[str, str]
-    ) -> tuple[ArchivedObject, DriveFacts, str]:
+    ) -> tuple[ArchivedObject, DriveFacts, str, bytes | None]:
         """A transcript or smart notes, by the file's mimeType: Meet writes transcripts as
         Google Docs (files.export as text) or as plain-text Drive files, which export answers
-        403 for: those are downloaded with alt=media and checked against Drive's checksums."""
+        403 for: those are downloaded with alt=media and checked against Drive's checksums.
+        The text read is kept for search (up to MAX_DOCUMENT_BYTES)."""
         assert job.source_id is not None
         info = self.gateway.get_file(job.source_id, subject=job.organizer_email)
         if info.mime_type == GOOGLE_DOC:
             data = self.gateway.export_text(job.source_id, subject=job.organizer_email)
-            return self._small(key, data, TEXT_TYPE, metadata)
-        return self._recording(job, key, metadata, info=info, default_type=TEXT_TYPE)
+            return (*self._small(key, data, TEXT_TYPE, metadata), data)
+        kept: list[bytes] = []
+        stored = self._recording(job, key, metadata, info=info, default_type=TEXT_TYPE, keep=kept)
+        return (*stored, b"".join(kept) if kept or not stored[0].size else None)
 
     def _recording(
         self,
@@ -266,22 +290,23 @@ class Archiver:
         *,
         info: DriveFile | None = None,
         default_type: str = "video/mp4",
+        keep: list[bytes] | None = None,
     ) -> tuple[ArchivedObject, DriveFacts, str]:
         """A binary Drive file (a recording, a plain-text transcript), streamed in chunks
-        and checked against Drive's size, MD5 and SHA-256."""
+        and checked against Drive's size, MD5 and SHA-256; ``keep`` collects a copy of the
+        bytes (emptied past MAX_DOCUMENT_BYTES) for a text document's search index."""
         assert job.source_id is not None
         if info is None:
             info = self.gateway.get_file(job.source_id, subject=job.organizer_email)
         # Chunks of the part size become parts without a copy (iter_parts); the next one
         # downloads while this one is hashed and uploaded.
-        chunks = Prefetch(
-            self.gateway.iter_file(
-                job.source_id,
-                subject=job.organizer_email,
-                chunk_size=self.writer.part_size,
-                expected_size=info.size,
-            )
+        source = self.gateway.iter_file(
+            job.source_id,
+            subject=job.organizer_email,
+            chunk_size=self.writer.part_size,
+            expected_size=info.size,
         )
+        chunks = Prefetch(source if keep is None else _copied(source, keep))
         content_type = info.mime_type or default_type
         try:
             stored = self.writer.archive_stream(

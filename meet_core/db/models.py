@@ -565,8 +565,9 @@ class WebhookOutboxEntry(Base):
 class SearchKind(enum.StrEnum):
     """What a search document was made from (smart notes join transcripts when archived)."""
 
-    TRANSCRIPT = "transcript"
-    SMART_NOTE = "smart_note"
+    TRANSCRIPT = "transcript"  # from the entries: every line has its speaker and time
+    TRANSCRIPT_TEXT = "transcript_text"  # the exported text, while no entries are indexed
+    SMART_NOTE = "smart_note"  # Gemini's notes: lines without speaker or time
 
 
 class SearchDocument(Base):
@@ -636,6 +637,22 @@ class MatterHold(Base):
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MatterCollectQueue(Base):
+    """An archived object whose matter collection (saved searches joined, holds recorded) is
+    not done yet: written in the transaction that records the object, deleted by the
+    transaction that collects it; what a crash or fault leaves is retried (0012)."""
+
+    __tablename__ = "matter_collect_queue"
+
+    manifest_id: Mapped[int] = mapped_column(
+        ForeignKey("archive_manifest.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EventSubscription(Base):

@@ -6,12 +6,13 @@ is archived, :mod:`query` answers searches on PostgreSQL (``tsvector``/GIN) and 
 """
 
 from meet_core.search.filters import SearchFilters, parse_filters, search_terms
-from meet_core.search.index import index_transcript_entries
+from meet_core.search.index import index_document, index_transcript_entries
 from meet_core.search.query import SearchHit, matching_meeting_ids, search
 
 __all__ = [
     "SearchFilters",
     "SearchHit",
+    "index_document",
     "index_transcript_entries",
     "matching_meeting_ids",
     "parse_filters",

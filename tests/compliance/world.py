@@ -157,14 +157,18 @@ class World:
         google_state: str = "FILE_GENERATED",
         start: datetime | None = None,
         end: datetime | None = None,
+        data: bytes | None = None,
+        artifact_name: str | None = None,
     ) -> int:
-        """A manifest row; when archived, its bytes are really put in S3 under Object Lock."""
+        """A manifest row; when archived, its bytes (``data``, else random) are really put in
+        S3 under Object Lock."""
         meeting_id = self.meetings[external_id]
         serial = next(_counter)
-        artifact_name = f"{record}/{kind.value}s/{serial}"
+        artifact_name = artifact_name or f"{record}/{kind.value}s/{serial}"
         values: dict[str, object] = {}
         if state == ManifestState.ARCHIVED:
-            data = random.Random(serial).randbytes(size)
+            data = random.Random(serial).randbytes(size) if data is None else data
+            size = len(data)
             sha = hashlib.sha256(data).hexdigest()
             key = object_key(self.prefix, "recordings", external_id, f"{kind.value}-{serial}.bin")
             stored = self.writer.archive_stream(
