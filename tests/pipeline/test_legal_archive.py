@@ -11,8 +11,8 @@ from meet_core.db.models import ArchiveManifestEntry, SearchDocument
 from meet_core.matters.holds import hold_matter
 from meet_core.matters.service import add_meetings, create_matter
 from meet_core.search import parse_filters, search
-from meet_sandbox.pipeline_harness import ARCHIVE_ASSETS, PipelineHarness
 from meet_sandbox.emulator import SandboxClient
+from meet_sandbox.pipeline_harness import ARCHIVE_ASSETS, PipelineHarness
 from tests.pipeline.conftest import HarnessFactory
 
 
