@@ -37,7 +37,8 @@ def _objects(legal: LegalWorld, meeting_id: str) -> list[ArchiveManifestEntry]:
 
 
 def _held_in_s3(legal: LegalWorld, meeting_id: str) -> list[bool]:
-    return [read_legal_hold(legal.s3, e.bucket, e.object_key, e.version_id) for e in _objects(legal, meeting_id)]
+    return [read_legal_hold(legal.s3, e.bucket or "", e.object_key or "", e.version_id or "")
+            for e in _objects(legal, meeting_id)]
 
 
 def _collecting_held_matter(legal: LegalWorld, name: str, text: str) -> None:
