@@ -21,8 +21,8 @@ Matching is case-insensitive, language-neutral (PostgreSQL `simple` configuratio
 FTS5 `unicode61`): no stemming, accents kept. `participant` matches an invitee or anyone who
 attended. Each item: the meeting, its documents (`kind` `transcript`, `transcript_text` or
 `smart_note`) with the matching lines (line number, speaker, time, text; speaker and time are
-null for `transcript_text` and `smart_note`) and the S3 URI and version of the archived object; `recordings_url` lists them all (with
-presigned links). Roles: admin, auditor.
+null for `transcript_text` and `smart_note`) and the S3 URI and version of the archived
+object; `recordings_url` lists them all (with presigned links). Roles: admin, auditor.
 """.replace("\n", " ").strip()
 
 Text = Annotated[str | None, QueryParameter(max_length=500)]
