@@ -136,3 +136,15 @@ def test_a_held_matter_missing_holds_for_its_meetings_gets_them(legal: LegalWorl
     assert report.ok and (report.holds_recorded, report.newly_held) == (2, 2)
     assert _held_in_s3(legal, meeting) == [True, True]
     assert matter.id is not None
+
+
+def test_the_code_location_runs_the_reconcile_schedule() -> None:
+    from meet_pipeline.definitions import defs
+    from meet_pipeline.policy import RETRY_POLICY
+
+    repository = defs.get_repository_def()
+    schedule = repository.get_schedule_def("matter_holds_reconcile_schedule")
+    assert schedule.job_name == "matter_holds_reconcile"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert repository.get_job("matter_holds_reconcile").op_retry_policy == RETRY_POLICY
+    assert repository.has_job("search_index_rebuild")
