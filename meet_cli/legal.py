@@ -74,7 +74,10 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
             obj = document["object"]
             print(f"    {document['kind']}: {obj['uri']} (version {obj['version_id']})")
             for line in document["lines"]:
-                print(f"      [{line.get('start_time') or '-'}] {line.get('speaker') or '?'}: {line['text']}")
+                if line.get("speaker") is None and line.get("start_time") is None:  # smart notes, a transcript's text
+                    print(f"      line {line['line']}: {line['text']}")
+                else:
+                    print(f"      [{line.get('start_time') or '-'}] {line.get('speaker') or '?'}: {line['text']}")
     return 0
 
 

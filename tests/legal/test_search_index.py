@@ -187,6 +187,9 @@ def test_the_rebuild_command(legal: LegalWorld, env: dict[str, str]) -> None:
     done = run(["search-index", "rebuild", "--meeting", meeting, "--json"], env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"objects": 1, "changed": 1, "unchanged": 0, "failures": []}
+    table = run(["search", "Lisbon"], env)
+    assert "smart_note: s3://" in table.stdout
+    assert "line 4: The board discussed the Lisbon acquisition." in table.stdout, table.stdout
     again = run(["search-index", "rebuild", "--since", "2026-01-01"], env)
     assert again.returncode == 0 and "0 changed, 1 unchanged" in again.stdout, again.stderr
     reconciled = run(["matter", "reconcile", "--by", "Ann"], env)
