@@ -69,7 +69,7 @@ def handle_pending(
     *,
     now: Callable[[], datetime],
     policy: WindowPolicy,
-    limit: int = 200,
+    limit: int = 1000,
     budget_seconds: float = 20.0,
 ) -> HandleOutcome:
     """Handle up to ``limit`` pending events, oldest first, within the time budget."""
@@ -133,12 +133,7 @@ def handle_one(
     applied is added to ``applied``."""
     if event.is_lifecycle:
         return IGNORED, None  # applied when stored (meet_core.events.intake)
-    if event.type not in (
-        ce.CONFERENCE_STARTED,
-        ce.CONFERENCE_ENDED,
-        ce.RECORDING_GENERATED,
-        ce.TRANSCRIPT_GENERATED,
-    ):
+    if event.type not in ce.WORK_TYPES:
         return IGNORED, None  # joined/left, smart notes: the end's read covers them
     record_name = event.conference_record
     with sessions() as session:

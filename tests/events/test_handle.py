@@ -135,7 +135,12 @@ def test_each_event_costs_only_its_own_reads(fresh_sessions: sessionmaker[Sessio
         for i in range(20)
     ]
     outcome = deliver(fresh_sessions, google, *joins)
-    assert outcome.ignored == 20 and not google.calls  # nothing per join
+    assert outcome.handled == outcome.ignored == 0 and not google.calls  # nothing per join
+    with fresh_sessions() as session:  # stored already ignored: they never queue
+        joined = session.scalars(
+            select(ReceivedEvent.state).where(ReceivedEvent.event_type == ce.PARTICIPANT_JOINED)
+        ).all()
+        assert len(joined) == 20 and set(joined) == {"ignored"}
     google.ended = START + timedelta(minutes=30)
     deliver(fresh_sessions, google, event("2", ce.CONFERENCE_ENDED, RECORD))
     # the record, its 3 participants' sessions, recordings and transcripts: once
