@@ -9,9 +9,10 @@ server, the database a throw-away PostgreSQL one per mode; the pipeline is drive
 process with meet_sandbox/pipeline_harness.py, one emulated minute per round, as the
 daemon ticks every 60 s (provisioning, events_sensor in events mode, conference_sensor,
 archive_sensor + the runs it asks for). ``--meetings`` meetings are in progress at once
-(each its own space, the organizer joined, auto recording on, small recordings); they all
-end together, and each recording becomes FILE_GENERATED ``--ready-delay`` seconds later
-(emulated). Per recording: ``archived_at`` (the archive's clock, the emulator's) minus the
+(each its own space, the organizer joined, auto recording on, small recordings); they end
+spread over ``--end-spread`` minutes, each recording becomes FILE_GENERATED ``--ready-delay``
+seconds later (emulated; not a whole minute, so it falls between two ticks), and Pub/Sub
+receives each event ``--event-latency`` emulated seconds after the change. Per recording: ``archived_at`` (the archive's clock, the emulator's) minus the
 emulator's ``ready_at``. Prints p50/p99/max per mode and a JSON summary last.
 """
 
@@ -50,10 +51,16 @@ def run_mode(h: Any, args: argparse.Namespace, events: bool) -> dict[str, Any]:
     with h.sessions() as session:
         spaces = dict(session.execute(select(Meeting.id, Meeting.space_name).where(Meeting.id.in_(ids))).all())
     h.advance(args.duration)
-    for space in spaces.values():
-        h.people.leave(space, ORGANIZER)
+    # Meetings end spread over ``--end-spread`` minutes (as a working day's do), each in its
+    # own minute; with a ready delay that is not a whole minute, FILE_GENERATED falls between
+    # two sensor ticks, as it does against the daemon.
+    ending = sorted(spaces.values())
+    per_minute = max(1, -(-len(ending) // max(1, args.end_spread)))
     rounds = 0
     while rounds < args.max_minutes:
+        for space in ending[:per_minute]:
+            h.people.leave(space, ORGANIZER)
+        ending = ending[per_minute:]
         rounds += 1
         h.advance(1)
         h.tick("provisioning_sensor")
@@ -68,7 +75,7 @@ def run_mode(h: Any, args: argparse.Namespace, events: bool) -> dict[str, Any]:
                 )
             ).all()
         done = [r for r in rows if r.state == "archived"]
-        if len(done) >= len(ids):
+        if len(done) >= len(ids) and not ending:
             break
     state = h.people.state()
     ready = {name: item["ready_at"] for name, item in state["recordings"].items() if item.get("ready_at")}
@@ -100,7 +107,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meetings", type=int, default=1000)
     parser.add_argument("--duration", type=int, default=20, help="emulated minutes the meetings run")
-    parser.add_argument("--ready-delay", type=float, default=60.0, help="emulated s, end → FILE_GENERATED")
+    parser.add_argument("--ready-delay", type=float, default=75.0, help="emulated s, end → FILE_GENERATED")
+    parser.add_argument("--end-spread", type=int, default=10, help="emulated minutes over which the meetings end")
+    parser.add_argument(
+        "--event-latency", type=float, default=30.0, help="emulated s, change → Pub/Sub publish (Google: up to minutes)"
+    )
     parser.add_argument("--max-minutes", type=int, default=180)
     parser.add_argument("--mode", choices=("both", "polling", "events"), default="both")
     parser.add_argument("--admin-url", default=pg_seed.ADMIN_URL)
@@ -112,7 +123,7 @@ def main() -> None:
     from meet_sandbox.emulator import SandboxClient
     from meet_sandbox.s3.embedded import EmbeddedS3
 
-    summary: dict[str, Any] = {"events_env": EVENTS_ENV}
+    summary: dict[str, Any] = {"events_env": EVENTS_ENV, "args": vars(args)}
     with tempfile.TemporaryDirectory(prefix="meet-fresh-") as tmp, EmbeddedS3() as s3:
         folder = Path(tmp)
         emulator = Emulator(folder)
@@ -124,6 +135,7 @@ def main() -> None:
                 sandbox.settings(
                     recording_ready_delay_seconds=args.ready_delay,
                     transcript_ready_delay_seconds=args.ready_delay,
+                    event_latency_seconds=args.event_latency,
                 )
                 with pg_seed.temp_database(args.admin_url) as url, dg.DagsterInstance.ephemeral() as instance:
                     h = harness_for(url, emulator, folder, instance, s3, events=mode == "events")

@@ -112,6 +112,51 @@ def settle_statuses(
     return moved
 
 
+def settled_record_names(session: Session, meeting_id: str) -> frozenset[str]:
+    """Events mode's daily sweep: records it need not ask for their artifacts again.
+
+    A record is settled when all of these hold:
+
+    * it ended and its attendance was read after the end (``complete_record_names``:
+      Google adds no participant or session to an ended conference);
+    * the backstop's look at the meeting ran after the record's end (and its artifact
+      wait) and was final: it listed the record's recordings, transcripts and smart notes
+      then. Google lists an artifact from the moment it starts (state STARTED, then ENDED,
+      then FILE_GENERATED) and an ended conference starts none, so that look saw every
+      artifact the record will ever have, whatever events were lost;
+    * every artifact the manifest holds for the record is FILE_GENERATED: nothing is still
+      owed by Google. One that is not (a file slower than the wait, whose event may be lost)
+      keeps the record unsettled, and the sweep lists its artifacts again until it is.
+
+    So skipping the lists loses nothing the proof needs: the sweep still lists the
+    meeting's conference records (a record no event and no look has seen is read in full).
+    """
+    looked = session.get(BackstopLook, meeting_id)
+    if looked is None or not looked.final:
+        return frozenset()
+    rows = session.execute(
+        select(ConferenceRecord.name, ConferenceRecord.end_time, ConferenceRecord.synced_at).where(
+            ConferenceRecord.meeting_id == meeting_id
+        )
+    ).all()
+    pending = set(
+        session.scalars(
+            select(ArchiveManifestEntry.conference_record_name).where(
+                ArchiveManifestEntry.meeting_id == meeting_id,
+                ArchiveManifestEntry.google_state != FILE_GENERATED,
+            )
+        )
+    )
+    return frozenset(
+        r.name
+        for r in rows
+        if r.end_time is not None
+        and r.synced_at >= r.end_time
+        and looked.looked_at >= r.end_time
+        and r.name not in pending
+    )
+
+
 def unannounced(session: Session, snapshot: MeetingSnapshot) -> list[Unannounced]:
     """What the snapshot holds that the database (fed by events) did not know yet."""
     meeting_id = snapshot.target.id

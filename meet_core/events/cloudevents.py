@@ -27,6 +27,9 @@ EXPIRATION_REMINDER = LIFECYCLE + "expirationReminder"
 EXPIRED = LIFECYCLE + "expired"
 SUSPENDED = LIFECYCLE + "suspended"
 UNREADABLE = "unreadable"
+# The Meet events that need work (a read, a row): the others (joined/left, smart notes)
+# are stored already ignored, so they never queue ahead of those that do.
+WORK_TYPES = (CONFERENCE_STARTED, CONFERENCE_ENDED, RECORDING_GENERATED, TRANSCRIPT_GENERATED)
 
 # Which key of the event's data names the resource, per event type.
 _RESOURCE_KEY = {

@@ -1,7 +1,8 @@
 """The least Google work each stored event needs, then the database updated as polling
 would have (the harvest code's own apply step).
 
-- ``conference.started``: read that conference record (the meeting goes ``in_progress``).
+- ``conference.started``: no read; the record is stored from the event (name, space, the
+  event's time as its start) and the meeting goes ``in_progress``.
 - ``conference.ended``: read the record, its participants and their sessions, its
   recordings and transcripts, once.
 - ``recording.fileGenerated`` / ``transcript.fileGenerated``: read that one artifact and
@@ -35,7 +36,7 @@ from meet_core.db.models import ConferenceRecord, Meeting, ReceivedEvent
 from meet_core.events import cloudevents as ce
 from meet_core.events.cloudevents import WorkspaceEvent
 from meet_core.events.intake import FAILED, HANDLED, IGNORED, PENDING
-from meet_core.google import GoogleError, GoogleGateway, NotFound
+from meet_core.google import GoogleError, GoogleGateway, MeetConferenceRecord, NotFound
 from meet_core.harvest.apply import HarvestOutcome, apply_snapshot
 from meet_core.harvest.attendance import AttendanceSummary, update_attendance
 from meet_core.harvest.identity import IdentityResolver
@@ -68,7 +69,7 @@ def handle_pending(
     *,
     now: Callable[[], datetime],
     policy: WindowPolicy,
-    limit: int = 200,
+    limit: int = 1000,
     budget_seconds: float = 20.0,
 ) -> HandleOutcome:
     """Handle up to ``limit`` pending events, oldest first, within the time budget."""
@@ -132,12 +133,7 @@ def handle_one(
     applied is added to ``applied``."""
     if event.is_lifecycle:
         return IGNORED, None  # applied when stored (meet_core.events.intake)
-    if event.type not in (
-        ce.CONFERENCE_STARTED,
-        ce.CONFERENCE_ENDED,
-        ce.RECORDING_GENERATED,
-        ce.TRANSCRIPT_GENERATED,
-    ):
+    if event.type not in ce.WORK_TYPES:
         return IGNORED, None  # joined/left, smart notes: the end's read covers them
     record_name = event.conference_record
     with sessions() as session:
@@ -149,7 +145,7 @@ def handle_one(
         if event.type == ce.CONFERENCE_STARTED:
             if known:
                 return HANDLED, target.id  # seen already (a reordered end, a sweep)
-            snapshot = _started_snapshot(gateway, target, record_name, subject)
+            snapshot = _started_snapshot(target, record_name, event.time or now())
         elif event.type == ce.CONFERENCE_ENDED:
             snapshot = _ended_snapshot(gateway, target, record_name, subject)
             users = {
@@ -171,11 +167,14 @@ def handle_one(
     return HANDLED, target.id
 
 
-def _started_snapshot(
-    gateway: GoogleGateway, target: MeetingTarget, record_name: str, subject: str
-) -> MeetingSnapshot:
-    """Just the record: the meeting goes in_progress; attendance waits for the end."""
-    record = gateway.get_conference_record(record_name, subject=subject)
+def _started_snapshot(target: MeetingTarget, record_name: str, started: datetime) -> MeetingSnapshot:
+    """Just the record, from the event alone (no Google call): its name, the meeting's
+    space, and the event's time as its start. The meeting goes in_progress; attendance and
+    Google's own times wait for the end's read (or the backstop's look), which overwrite
+    them."""
+    record = MeetConferenceRecord(
+        name=record_name, space=target.space_name, start=started, end=None, expire=None
+    )
     item = RecordSnapshot(record=record, participants=None, recordings=(), transcripts=())
     return MeetingSnapshot(target=target, records=(item,))
 

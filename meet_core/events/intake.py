@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.db.models import ReceivedEvent
-from meet_core.events.cloudevents import UNREADABLE, WorkspaceEvent, read_message
+from meet_core.events.cloudevents import UNREADABLE, WORK_TYPES, WorkspaceEvent, read_message
 from meet_core.events.lifecycle import apply_lifecycle, touch_subscription
 from meet_core.google import GoogleGateway
 
@@ -65,7 +65,9 @@ def store_events(
         fresh.append(event)
         # Lifecycle events need no Google call: applied in this very transaction.
         lifecycle = event.is_lifecycle and apply_lifecycle(session, event, now=now)
-        done = event.type == UNREADABLE or event.is_lifecycle
+        # Lifecycle events are applied above; joined/left and smart notes need nothing (the
+        # end's read covers attendance): neither waits in the pending queue.
+        done = event.type == UNREADABLE or event.is_lifecycle or event.type not in WORK_TYPES
         session.add(
             ReceivedEvent(
                 ce_id=ce_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -122,14 +122,22 @@ def _upsert_record(
         "start_time": record.start or now,
         "end_time": record.end,
         "expire_time": record.expire,
-        "recording_count": len(item.recordings),
-        "transcript_count": len(item.transcripts),
     }
+    if item.artifacts_read:
+        values["recording_count"] = len(item.recordings)
+        values["transcript_count"] = len(item.transcripts)
     if item.participants is not None:
         values["participant_count"] = len(item.participants)
+    before = row.synced_at
     _assign(row, values, now)
-    if item.participants is not None and record.end is not None and row.synced_at < record.end:
-        row.synced_at = now  # attendance read after the end is final: later looks skip it
+    if record.end is not None and (before is None or before < record.end):
+        if item.participants is not None:
+            row.synced_at = now  # attendance read after the end is final: later looks skip it
+        else:
+            # The record alone (conference.started read late, a look that skipped attendance):
+            # its end is known but its attendance was not read, so it must stay owed
+            # (``synced_at`` before the end), or the next look would take it as complete.
+            row.synced_at = min(before or now, record.end - timedelta(seconds=1))
     session.flush()
     return row
 

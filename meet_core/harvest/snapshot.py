@@ -66,6 +66,10 @@ class RecordSnapshot:
     recordings: tuple[Recording, ...]
     transcripts: tuple[Transcript, ...]
     smart_notes: tuple[SmartNote, ...] = ()
+    # False: the artifact lists were not asked for (events mode's sweep, a settled record:
+    # see meet_core/events/backstop.settled_record_names); the tuples above are then empty
+    # and say nothing.
+    artifacts_read: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +85,16 @@ def fetch_snapshot(
     target: MeetingTarget,
     *,
     complete_records: frozenset[str] = frozenset(),
+    settled_records: frozenset[str] = frozenset(),
     identities: IdentityResolver | None = None,
 ) -> MeetingSnapshot:
     """Conference records of the meeting's space, with participants and their sessions,
     recordings and transcripts. Records named in ``complete_records`` (ended and harvested
     after they ended) keep their attendance: only their artifacts are asked for again.
     With ``identities``, signed-in participants' ``users/{id}`` are resolved to emails
-    (cached per person: Google is asked once per new person, not per meeting)."""
+    (cached per person: Google is asked once per new person, not per meeting). Records
+    named in ``settled_records`` are not asked for their artifacts either (events mode's
+    daily sweep: meet_core/events/backstop.settled_record_names says why that is safe)."""
     subject = target.organizer_email
     records = []
     for record in sorted(
@@ -101,6 +108,14 @@ def fetch_snapshot(
                 )
                 for p in gateway.list_participants(record.name, subject=subject)
             )
+        if record.name in settled_records and record.name in complete_records:
+            records.append(
+                RecordSnapshot(
+                    record=record, participants=None, recordings=(), transcripts=(),
+                    artifacts_read=False,
+                )
+            )
+            continue
         records.append(
             RecordSnapshot(
                 record=record,

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from meet_core.days import day_bounds
 from meet_core.db.models import Meeting, MeetingStatus
-from meet_core.events.backstop import record_unannounced, unannounced
-from meet_core.harvest.apply import apply_snapshot
+from meet_core.events.backstop import record_unannounced, settled_record_names, unannounced
+from meet_core.harvest.apply import apply_snapshot, complete_record_names
 from meet_core.harvest.identity import IdentityResolver
 from meet_core.harvest.snapshot import MeetingTarget, fetch_snapshot
 from meet_pipeline.defs.events.resources import EventsResource
@@ -66,7 +66,18 @@ def conference_records(
     unannounced_found = 0
     for target in targets:
         # Google errors fail the step: retried. Identities are cached per person.
-        snapshot = fetch_snapshot(gateway, target, identities=identities)
+        complete = settled = frozenset[str]()
+        if events.enabled:
+            # Events mode: what the conference.ended read and the backstop's look made final
+            # is not read again (settled_record_names says why the proof holds); polling
+            # mode's sweep re-reads everything, as it always did.
+            with sessions() as session:
+                complete = complete_record_names(session, target.id)
+                settled = settled_record_names(session, target.id)
+        snapshot = fetch_snapshot(
+            gateway, target, complete_records=complete, settled_records=settled,
+            identities=identities,
+        )
         with sessions.begin() as session:
             # Events mode: this sweep is a backstop; what no event announced is counted.
             found = unannounced(session, snapshot) if events.enabled else []
