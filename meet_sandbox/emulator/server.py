@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from meet_sandbox.children import ended_by_signals
+
 from .accounts import DEFAULT_CLIENT_EMAIL, write_service_account
 from .app import Emulator, error_response
 from .auth import OAuthError
@@ -295,9 +297,12 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
+    # SIGTERM (docker stop, a test's terminate()) and SIGHUP stop it as Ctrl-C does: the
+    # state is saved and the sockets closed, whatever the signal dispositions it inherited.
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
+        with ended_by_signals():
+            threading.Event().wait()
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         server.stop()

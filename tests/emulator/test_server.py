@@ -71,7 +71,8 @@ def test_command_line_serves_until_stopped(tmp_path: Path, key_file: Path) -> No
         ]
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        returncode = process.wait(timeout=60)  # generous: CI's machine is loaded
+    assert returncode == 0  # stopped by its SIGTERM handler, not killed by the signal
     assert json.loads(state.read_text())["service_accounts"]
 
 
