@@ -6,6 +6,7 @@ meet-archive keeps all local state under ``MEET_HOME`` (default ``./.meet-archiv
 the instance lives in ``$MEET_HOME/dagster``: :func:`prepare_dagster_home` creates it and
 puts the project's root ``dagster.yaml`` (embedded SQLite storage) there unless the folder
 already has one (an operator's own, e.g. a copy of ``deploy/dagster.yaml``, is kept).
+Run as a module it also creates the instance's storage, then prints the folder:
 
     export DAGSTER_HOME="$(python -m meet_pipeline.home)"
 """
@@ -56,8 +57,22 @@ def dagster_home_from_env(env: Mapping[str, str] | None = None) -> Path:
     return prepare_dagster_home(Settings.from_env(env).home)
 
 
+def create_instance_storage(dagster_home: Path) -> None:
+    """Open the instance once so that its storage (tables, SQLite files) exists.
+
+    A webserver and a daemon started side by side on a new instance otherwise both create
+    the same tables, and the loser dies ("table alembic_version already exists").
+    """
+    import dagster as dg  # here, not at the top: the folder alone needs no Dagster
+
+    with dg.DagsterInstance.from_config(str(dagster_home)):
+        pass
+
+
 def main() -> None:
-    print(dagster_home_from_env())
+    home = dagster_home_from_env()
+    create_instance_storage(home)
+    print(home)
 
 
 if __name__ == "__main__":

@@ -54,12 +54,14 @@ def _run(stack: Stack, api_port: int, ui_port: int) -> int:
     from meet_core.apikeys import create_key
     from meet_core.db import make_engine, make_session_factory
     from meet_core.db.migrate import upgrade
-    from meet_pipeline.home import prepare_dagster_home
+    from meet_pipeline.home import create_instance_storage, prepare_dagster_home
     from meet_sandbox.demo.scenario import Scenario
     from meet_sandbox.demo.summary import summarize
     from meet_sandbox.emulator import SandboxClient
 
-    env = {**stack.env, "DAGSTER_HOME": str(prepare_dagster_home(stack.settings.home))}
+    dagster_home = prepare_dagster_home(stack.settings.home)
+    create_instance_storage(dagster_home)  # the webserver and the daemon start on it together
+    env = {**stack.env, "DAGSTER_HOME": str(dagster_home)}
     settings = stack.settings
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -115,6 +116,9 @@ def test_separate_processes_on_postgres(tmp_path: Path, s3_server: EmbeddedS3, b
         people = SandboxClient(emulator.base_url)
         people.settings(recording_ready_delay_seconds=60, transcript_ready_delay_seconds=90)
 
+        # As compose's one-shot jobs do: the instance's tables exist before Dagster starts.
+        subprocess.run([sys.executable, "-m", "meet_pipeline.home"], env=env, check=True, timeout=120,
+                       stdout=subprocess.DEVNULL)
         children = stack.enter_context(processes(env, tmp_path))
         api, ui = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
         children.wait_http(f"{api}/health/ready", "the API")

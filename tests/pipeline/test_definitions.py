@@ -136,6 +136,19 @@ def test_dagster_home_is_prepared_under_meet_home_and_kept(tmp_path: Path) -> No
         assert str(instance.root_directory) == str(tmp_path / "other" / "dagster")
 
 
+def test_the_home_command_creates_the_instance_storage_before_dagster_starts(tmp_path: Path) -> None:
+    # The webserver and the daemon, started together on a new instance, would otherwise
+    # both create its tables; the loser exits ("table alembic_version already exists").
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEET_", "DAGSTER_"))}
+    env["MEET_HOME"] = str(tmp_path)
+    printed = subprocess.run([sys.executable, "-m", "meet_pipeline.home"], env=env, capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+    home = Path(printed.strip())
+    assert home == tmp_path / "dagster"
+    assert {"history/runs.db", "history/runs/index.db", "schedules/schedules.db"} <= {
+        str(p.relative_to(home)) for p in home.rglob("*.db")}
+
+
 @pytest.mark.skipif("postgresql" not in ENGINES, reason="PostgreSQL half only")
 def test_the_deploy_instance_config_runs_on_postgres(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
