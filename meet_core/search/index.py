@@ -20,7 +20,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from meet_core.archive.manifest import ENTRIES_SUFFIX
@@ -106,8 +106,20 @@ def entries_lines(session: Session, document: bytes) -> tuple[list[dict[str, Any
 def text_lines(document: bytes) -> list[dict[str, Any]]:
     """A text document (Docs' text/plain export: a byte order mark, CRLF) line by line, blank
     lines kept so that line numbers are the file's; no speaker or time."""
-    text = document.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    return [{"speaker": None, "start_time": None, "text": line} for line in text.splitlines()]
+    decoded = document.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return [{"speaker": None, "start_time": None, "text": line} for line in decoded.splitlines()]
+
+
+def _lock_document(session: Session, name: str) -> None:
+    """One indexer at a time per object, and per transcript for its text and entries pair,
+    until the caller commits: the archiver and a rebuild (or two rebuilds) would otherwise
+    both insert the same document, or each miss the other's uncommitted half and leave a
+    transcript indexed twice. A transaction-level advisory lock, not the manifest rows: the
+    archiver holds its row and then the audit chain when it indexes, so waiting for a
+    sibling's row there could deadlock. SQLite begins every transaction IMMEDIATE, one
+    writer at a time (meet_core.db.engine)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
 
 
 def index_document(session: Session, manifest_id: int, document: bytes) -> bool:
@@ -117,12 +129,13 @@ def index_document(session: Session, manifest_id: int, document: bytes) -> bool:
     row = session.get(ArchiveManifestEntry, manifest_id)
     if row is None or row.kind not in SEARCHABLE_KINDS:
         return False
+    transcript = row.artifact_name.removesuffix(ENTRIES_SUFFIX)
+    _lock_document(session, transcript)
     if len(document) > MAX_DOCUMENT_BYTES:
         raise ValueError(f"{row.artifact_name}: {len(document)} bytes, over the {MAX_DOCUMENT_BYTES} "
                          "bytes search indexes")
     if row.kind == ArtifactKind.SMART_NOTES:
         return index_lines(session, row, SearchKind.SMART_NOTE, text_lines(document))
-    transcript = row.artifact_name.removesuffix(ENTRIES_SUFFIX)
     siblings = _transcript_rows(session, transcript)
     if row.kind == ArtifactKind.TRANSCRIPT_ENTRIES:
         lines, language = entries_lines(session, document)

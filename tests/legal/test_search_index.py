@@ -4,6 +4,7 @@ index from S3 (checksums verified, idempotent), on both engines."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from pathlib import Path
 
@@ -104,6 +105,43 @@ def test_a_transcript_text_is_searchable_until_its_entries_are_indexed(legal: Le
     assert [d["kind"] for d in hit.documents] == ["transcript"]
     assert hit.documents[0]["lines"][0]["speaker"].endswith("/participants/0")
     assert hit.meeting_id == meeting
+
+
+def _index_while_another_holds(legal: LegalWorld, first: tuple[int, bytes], second: tuple[int, bytes]) -> bool:
+    """Index ``first`` in an open transaction, index ``second`` from another thread (as a
+    rebuild beside the archiver would), then commit the first; the second's answer."""
+    answers: list[bool | BaseException] = []
+
+    def index_second() -> None:
+        try:
+            with legal.sessions.begin() as session:
+                answers.append(index_document(session, *second))
+        except BaseException as exc:  # reported to the test below
+            answers.append(exc)
+
+    with legal.sessions.begin() as session:
+        index_document(session, *first)
+        other = threading.Thread(target=index_second)
+        other.start()
+        other.join(timeout=1.0)  # without a lock the other indexer finishes here, unaware
+    other.join(timeout=60)
+    [answer] = answers
+    assert not isinstance(answer, BaseException), answer
+    return answer
+
+
+def test_a_transcripts_text_indexed_beside_its_entries_leaves_one_document(legal: LegalWorld) -> None:
+    _, record = _meeting(legal, "c-1", "2026-09-02")
+    text_id, entries_id, text, entries = _transcript(legal, "c-1", record)
+    _index_while_another_holds(legal, (entries_id, entries), (text_id, text))
+    assert [(m, k) for _, m, k, _ in _documents(legal)] == [(entries_id, "transcript")]
+
+
+def test_one_object_indexed_twice_at_once_is_written_once(legal: LegalWorld) -> None:
+    _, record = _meeting(legal, "c-2", "2026-09-02")
+    row = _notes(legal, "c-2", record, index=False)
+    assert _index_while_another_holds(legal, (row, NOTES.encode()), (row, NOTES.encode())) is False
+    assert [(m, k) for _, m, k, _ in _documents(legal)] == [(row, "smart_note")]
 
 
 def test_rebuild_backfills_from_s3_and_a_second_run_changes_nothing(legal: LegalWorld) -> None:
