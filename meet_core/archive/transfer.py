@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from meet_core.archive import ArchivedObject, ArchiveWriter, object_key
+from meet_core.archive.errors import ArchiveError
 from meet_core.archive.manifest import (
     ENTRIES_SUFFIX,
     DriveFacts,
@@ -33,6 +34,7 @@ from meet_core.db.models import ArchiveManifestEntry, ArtifactKind, Meeting
 from meet_core.google import DriveFile, GoogleGateway, TranscriptEntry
 from meet_core.matters.collect import collect_archived, enqueue_collect
 from meet_core.search.index import MAX_DOCUMENT_BYTES, index_document
+from meet_core.search.reindex import read_document
 
 TEXT_TYPE = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
@@ -280,7 +282,19 @@ class Archiver:
             return (*self._small(key, data, TEXT_TYPE, metadata), data)
         kept: list[bytes] = []
         stored = self._recording(job, key, metadata, info=info, default_type=TEXT_TYPE, keep=kept)
-        return (*stored, b"".join(kept) if kept or not stored[0].size else None)
+        archived = stored[0]
+        if kept or not archived.size:
+            return (*stored, b"".join(kept))
+        if archived.already_existed and archived.size <= MAX_DOCUMENT_BYTES:
+            # An earlier attempt stored these bytes and died before recording them: nothing
+            # was downloaded now, so search reads them back from the archive.
+            try:
+                data = read_document(self.writer.client, archived.bucket, archived.key, archived.version_id,
+                                     archived.sha256_hex, archived.size)
+            except ArchiveError:
+                return (*stored, None)  # archived all the same; `search-index rebuild` retries
+            return (*stored, data)
+        return (*stored, None)  # over what search indexes
 
     def _recording(
         self,

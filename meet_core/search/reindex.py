@@ -49,15 +49,22 @@ def read_verified(client: S3Client, entry: ArchiveManifestEntry) -> bytes:
     size and SHA-256 the manifest recorded (or exceed what search indexes)."""
     if not (entry.bucket and entry.object_key and entry.version_id and entry.sha256):
         raise ArchiveError("no S3 object version or SHA-256 recorded")
-    if entry.size is not None and entry.size > MAX_DOCUMENT_BYTES:
-        raise ArchiveError(f"{entry.size} bytes, over the {MAX_DOCUMENT_BYTES} bytes search indexes")
-    digest, parts, size = hashlib.sha256(), [], 0
+    return read_document(client, entry.bucket, entry.object_key, entry.version_id, entry.sha256, entry.size)
+
+
+def read_document(client: S3Client, bucket: str, key: str, version_id: str, sha256: str,
+                  size: int | None) -> bytes:
+    """An archived version's bytes for search, streamed and re-hashed; ArchiveError unless
+    they are ``size`` bytes with ``sha256`` and within what search indexes."""
+    if size is not None and size > MAX_DOCUMENT_BYTES:
+        raise ArchiveError(f"{size} bytes, over the {MAX_DOCUMENT_BYTES} bytes search indexes")
+    digest, parts, read = hashlib.sha256(), [], 0
     try:
-        body = client.get_object(Bucket=entry.bucket, Key=entry.object_key, VersionId=entry.version_id)["Body"]
+        body = client.get_object(Bucket=bucket, Key=key, VersionId=version_id)["Body"]
         try:
             for chunk in body.iter_chunks(CHUNK):
-                size += len(chunk)
-                if size > MAX_DOCUMENT_BYTES:
+                read += len(chunk)
+                if read > MAX_DOCUMENT_BYTES:
                     raise ArchiveError(f"more than {MAX_DOCUMENT_BYTES} bytes, more than search indexes")
                 digest.update(chunk)
                 parts.append(chunk)
@@ -65,9 +72,9 @@ def read_verified(client: S3Client, entry: ArchiveManifestEntry) -> bytes:
             body.close()
     except (ClientError, BotoCoreError) as exc:
         raise ArchiveError(f"cannot read it: {exc}") from exc
-    if digest.hexdigest() != entry.sha256 or (entry.size is not None and size != entry.size):
-        raise ArchiveError(f"read {size} bytes with SHA-256 {digest.hexdigest()}, archived as "
-                           f"{entry.size} bytes {entry.sha256}: not indexed")
+    if digest.hexdigest() != sha256 or (size is not None and read != size):
+        raise ArchiveError(f"read {read} bytes with SHA-256 {digest.hexdigest()}, archived as "
+                           f"{size} bytes {sha256}: not indexed")
     return b"".join(parts)
 
 

@@ -154,3 +154,33 @@ def test_a_text_transcript_download_survives_faults_and_an_outage_is_retried(
     h.archive_ready()
     again = manifest(h, other)["transcript_text"]
     assert again.state == "archived" and again.drive_sha256 == again.sha256
+
+
+def test_a_text_transcript_stored_by_a_transfer_that_died_is_searchable_after_the_rerun(
+    harness_factory: HarnessFactory, people: SandboxClient
+) -> None:
+    from sqlalchemy import delete, update
+
+    from meet_core.db.models import SearchDocument
+
+    h = harness_factory(google={"deadline_seconds": 1})  # the entries' 500s fail fast
+    people.settings(transcript_format="text")
+    # Its entries cannot be read (Google expired them): the text is what search has.
+    people.faults(kinds=["500"], apis=["meet"], methods=["meet.conferenceRecords.transcripts.entries.list"])
+    meeting_id = hold(h, "XOMA-text-rerun")
+    h.archive_ready(raise_on_error=False)
+    text = manifest(h, meeting_id)["transcript_text"]
+    assert text.state == "archived", text.last_error
+    # As a transfer that died after its upload, before its commit, leaves it: the object in
+    # S3, the row not archived, nothing indexed.
+    with h.sessions.begin() as session:
+        session.execute(delete(SearchDocument).where(SearchDocument.manifest_id == text.id))
+        session.execute(update(ArchiveManifestEntry).where(ArchiveManifestEntry.id == text.id).values(
+            state="pending", archived_at=None, version_id=None, sha256=None, object_key=None))
+    h.archive_ready(raise_on_error=False)
+    again = manifest(h, meeting_id)["transcript_text"]
+    assert again.state == "archived" and again.version_id == text.version_id  # the same object, not a copy
+    with h.sessions() as session:
+        document = session.scalar(select(SearchDocument).where(SearchDocument.manifest_id == text.id))
+    assert document is not None and document.kind == "transcript_text"
+    assert document.body.encode() in stored(h, again).decode("utf-8-sig").replace("\r\n", "\n").encode()
