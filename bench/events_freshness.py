@@ -10,8 +10,8 @@ process with meet_sandbox/pipeline_harness.py, a round every ``--interval`` emul
 seconds (60, the sensors' default) as the daemon ticks: provisioning, events_sensor in
 events mode, conference_sensor, archive_sensor + the runs it asks for. The clock runs on
 during a round's work; the next round starts an interval after this one began (the
-daemon's runs are processes of their own and do not hold its sensors back). ``--meetings`` meetings are in progress at once
-(each its own space, the organizer joined, auto recording on, small recordings); they end
+daemon's runs are processes of their own and do not hold its sensors back).
+``--meetings`` meetings are in progress at once (each its own space, the organizer joined, auto recording on, small recordings); they end
 spread over ``--end-spread`` minutes, each recording becomes FILE_GENERATED ``--ready-delay``
 seconds later (emulated; not a whole minute, so it falls between two ticks), and Pub/Sub
 receives each event ``--event-latency`` emulated seconds after the change. Per recording:

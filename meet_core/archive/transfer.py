@@ -285,16 +285,18 @@ class Archiver:
         archived = stored[0]
         if kept or not archived.size:
             return (*stored, b"".join(kept))
-        if archived.already_existed and archived.size <= MAX_DOCUMENT_BYTES:
-            # An earlier attempt stored these bytes and died before recording them: nothing
-            # was downloaded now, so search reads them back from the archive.
-            try:
-                data = read_document(self.writer.client, archived.bucket, archived.key, archived.version_id,
-                                     archived.sha256_hex, archived.size)
-            except ArchiveError:
-                return (*stored, None)  # archived all the same; `search-index rebuild` retries
-            return (*stored, data)
-        return (*stored, None)  # over what search indexes
+        if not archived.already_existed:
+            return (*stored, None)  # over what search indexes: _copied dropped its copy
+        # An earlier attempt stored these bytes and died before recording them: nothing was
+        # downloaded now, so search reads them back from the archive (read_document refuses
+        # what is over the limit without reading it).
+        read_back: bytes | None
+        try:
+            read_back = read_document(self.writer.client, archived.bucket, archived.key, archived.version_id,
+                                      archived.sha256_hex, archived.size)
+        except ArchiveError:
+            read_back = None  # archived all the same; `search-index rebuild` retries
+        return (*stored, read_back)
 
     def _recording(
         self,
